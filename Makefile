@@ -1,0 +1,53 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# make          build build/rsg.ko (and the kernel, if missing)
+# make run      boot the VM and show sg3_utils working on /dev/rsg0
+# make check    every test: host checks, module build, VM suites
+# make kernel   the test kernel only (cached outside the tree)
+
+REPO := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+KDIR ?= $(REPO)/build/kernel
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+KMAKE = $(MAKE) -C $(KDIR) M=$(REPO) LLVM=1
+
+.PHONY: all module kernel setup run check clean clippy rustfmt rustfmtcheck \
+	checkpatch selftests
+
+all: module
+
+setup:
+	@tools/setup-host.sh
+
+kernel: setup
+	@tools/kernel/build.sh tools/kernel/rsg.config -- $(REPO)/build/kernel
+
+module: kernel
+	+$(KMAKE) modules
+	@cp -f $(REPO)/rsg.ko $(REPO)/build/rsg.ko
+	@echo "  OUT     build/rsg.ko"
+
+clippy: kernel
+	+$(KMAKE) CLIPPY=1 modules
+
+rustfmt:
+	rustfmt --edition 2021 --config-path $(KDIR)/.rustfmt.toml drivers/rsg_main.rs
+
+rustfmtcheck:
+	rustfmt --check --edition 2021 --config-path $(KDIR)/.rustfmt.toml drivers/rsg_main.rs
+
+checkpatch: kernel
+	$(KDIR)/scripts/checkpatch.pl --no-tree --quiet --terse --strict \
+		-f drivers/bindings/rsg_shim.c drivers/bindings/rsg_shim.h
+
+selftests: kernel
+	+$(MAKE) -C selftests/rsg KDIR=$(KDIR)
+
+run: module
+	@tools/vm/run.sh -- tools/demo.sh
+
+check: module selftests
+	@tools/check.sh
+
+clean:
+	-+$(KMAKE) clean 2>/dev/null
+	rm -rf build/rsg.ko selftests/rsg/out

@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Block-layer passthrough requests carrying SCSI commands: allocation,
+//! mapping user memory through kernel pages, submission and completion.
+//!
+//! C headers: [`include/linux/blk-mq.h`](srctree/include/linux/blk-mq.h),
+//! [`include/scsi/scsi_cmnd.h`](srctree/include/scsi/scsi_cmnd.h)
+
+use super::pages::PageRuns;
+use crate::bindings as shim;
+use core::marker::PhantomData;
+use core::ptr::NonNull;
+use kernel::bindings;
+use kernel::error::to_result;
+use kernel::prelude::*;
+use kernel::types::{ForeignOwnable, Opaque};
+
+/// Sense bytes a SCSI command can return (`SCSI_SENSE_BUFFERSIZE`).
+pub(crate) const SENSE_BUFFERSIZE: usize = shim::RSG_SENSE_BUFFERSIZE as usize;
+
+/// The longest CDB a `scsi_cmnd` holds.
+pub(crate) const MAX_CDB: usize = shim::RSG_MAX_CDB as usize;
+
+/// A request queue.
+///
+/// # Invariants
+///
+/// Wraps a live `struct request_queue` for the borrow's lifetime.
+#[repr(transparent)]
+pub(crate) struct Queue(Opaque<bindings::request_queue>);
+
+impl Queue {
+    /// Borrows a C request queue.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be live for `'a`.
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::request_queue) -> &'a Self {
+        // SAFETY: Transparent wrapper; the caller guarantees liveness.
+        unsafe { &*ptr.cast() }
+    }
+
+    fn raw(&self) -> *mut bindings::request_queue {
+        self.0.get()
+    }
+
+    /// `queue_max_segments()`.
+    pub(crate) fn max_segments(&self) -> u32 {
+        // SAFETY: The queue is live.
+        unsafe { shim::rsg_queue_max_segments(self.raw()) }
+    }
+
+    /// `queue_max_sectors()`.
+    pub(crate) fn max_sectors(&self) -> u32 {
+        // SAFETY: The queue is live.
+        unsafe { shim::rsg_queue_max_sectors(self.raw()) }
+    }
+}
+
+/// Which way data moves.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Direction {
+    /// To the device (a WRITE).
+    ToDevice,
+    /// From the device, or none.
+    FromDevice,
+}
+
+/// Kernel pages a request's data moves through, and how.
+pub(crate) struct Bounce<'a> {
+    /// The pages.
+    pub(crate) pages: &'a PageRuns,
+    /// Copy user data into the pages before a data-in command, too
+    /// (`SG_DXFER_TO_FROM_DEV`).
+    pub(crate) copy_in_for_read: bool,
+}
+
+/// A SCSI passthrough request not yet started.
+///
+/// # Invariants
+///
+/// `rq` is an allocated, unstarted request owned by this value; dropped
+/// unstarted, it is freed.
+pub(crate) struct ScsiRequest {
+    rq: NonNull<bindings::request>,
+}
+
+// SAFETY: An unstarted request may be freed or started from any thread.
+unsafe impl Send for ScsiRequest {}
+
+impl ScsiRequest {
+    /// Allocates a request on `queue`; it may sleep until a tag is free.
+    pub(crate) fn new(queue: &Queue, dir: Direction) -> Result<Self> {
+        let op = match dir {
+            Direction::ToDevice => bindings::req_op_REQ_OP_DRV_OUT,
+            Direction::FromDevice => bindings::req_op_REQ_OP_DRV_IN,
+        };
+        // SAFETY: `queue` is live; the result is a request or an ERR_PTR.
+        let rq = kernel::error::from_err_ptr(unsafe { shim::scsi_alloc_request(queue.raw(), op, 0) })?;
+        NonNull::new(rq).map(|rq| Self { rq }).ok_or(ENOMEM)
+    }
+
+    /// Sets the CDB; `EINVAL` when it does not fit a `scsi_cmnd`.
+    pub(crate) fn set_cdb(&mut self, cdb: &[u8]) -> Result {
+        // SAFETY: The request is ours and unstarted; `cdb` is readable for
+        // its length.
+        to_result(unsafe { shim::rsg_rq_set_cdb(self.rq.as_ptr(), cdb.as_ptr(), cdb.len() as u32) })
+    }
+
+    /// Sets how often the mid-layer may retry.
+    pub(crate) fn set_retries(&mut self, retries: i32) {
+        // SAFETY: The request is ours and unstarted.
+        unsafe { shim::rsg_rq_set_retries(self.rq.as_ptr(), retries) }
+    }
+
+    /// Maps `len` bytes of user memory at `ubuf` (an iovec array of
+    /// `iov_count` entries when non-zero) into the request.
+    ///
+    /// With `bounce`, data moves through those pages: copied in now for
+    /// data-out, out at [`UserMapping::unmap`] for data-in. Without, the user
+    /// pages are pinned and mapped directly. A null `ubuf` with bounce pages
+    /// moves no user data.
+    pub(crate) fn map_user(
+        &mut self,
+        bounce: Option<Bounce<'_>>,
+        ubuf: usize,
+        len: u32,
+        iov_count: u16,
+        dir: Direction,
+    ) -> Result<UserMapping> {
+        let mut md = bounce.as_ref().map(|b| bindings::rq_map_data {
+            pages: b.pages.as_page_array(),
+            offset: 0,
+            page_order: b.pages.order().get() as u16,
+            nr_entries: b.pages.len() as u16,
+            null_mapped: ubuf == 0,
+            from_user: b.copy_in_for_read,
+        });
+        let md_ptr = md
+            .as_mut()
+            .map_or(core::ptr::null_mut(), |md| md as *mut bindings::rq_map_data);
+        let rw = match dir {
+            Direction::ToDevice => bindings::ITER_SOURCE,
+            Direction::FromDevice => bindings::ITER_DEST,
+        };
+        // SAFETY: The request is ours and unstarted. `md` (if any) describes
+        // pages the caller keeps alive until the mapping is undone, which
+        // `UserMapping` ties to the request's life in the driver. The user
+        // range is validated by the block layer.
+        to_result(unsafe {
+            bindings::blk_rq_map_user_io(
+                self.rq.as_ptr(),
+                md_ptr,
+                ubuf as *mut core::ffi::c_void,
+                len as usize,
+                bindings::GFP_KERNEL,
+                iov_count != 0,
+                iov_count.into(),
+                iov_count != 0,
+                rw as i32,
+            )
+        })?;
+        // SAFETY: The request is ours; mapping set its first bio.
+        let bio = unsafe { (*self.rq.as_ptr()).bio };
+        Ok(UserMapping {
+            bio: NonNull::new(bio),
+        })
+    }
+
+    /// Starts the request; `T::complete` runs when it ends, possibly in
+    /// interrupt context and possibly before this returns.
+    pub(crate) fn start<T: Completion>(self, data: T::Data, timeout: u32, at_head: bool) {
+        let rq = self.rq.as_ptr();
+        core::mem::forget(self);
+        // SAFETY: The request is ours and unstarted; ownership passes to the
+        // block layer, which calls `end_io` exactly once, where `data` is
+        // taken back.
+        unsafe {
+            (*rq).timeout = timeout;
+            (*rq).end_io_data = data.into_foreign() as *mut _;
+            (*rq).end_io = Some(end_io::<T>);
+            bindings::blk_execute_rq_nowait(rq, at_head);
+        }
+    }
+}
+
+impl Drop for ScsiRequest {
+    fn drop(&mut self) {
+        // SAFETY: Owned and never started (type invariant).
+        unsafe { bindings::blk_mq_free_request(self.rq.as_ptr()) };
+    }
+}
+
+/// The bios `map_user` built; undone with [`UserMapping::unmap`] in process
+/// context, which copies data-in to the user when bounced.
+///
+/// # Invariants
+///
+/// `bio`, when set, heads the bio chain of a successful user mapping not yet
+/// undone.
+pub(crate) struct UserMapping {
+    bio: Option<NonNull<bindings::bio>>,
+}
+
+// SAFETY: The mapping may be undone from any process context.
+unsafe impl Send for UserMapping {}
+// SAFETY: `&UserMapping` exposes nothing.
+unsafe impl Sync for UserMapping {}
+
+impl UserMapping {
+    /// Undoes the mapping, copying bounced data-in to the user memory of the
+    /// calling process (nothing is copied from a kernel thread).
+    pub(crate) fn unmap(mut self) -> Result {
+        self.do_unmap()
+    }
+
+    fn do_unmap(&mut self) -> Result {
+        match self.bio.take() {
+            // SAFETY: The bio chain is ours (type invariant), its request has
+            // completed, and this runs once.
+            Some(bio) => to_result(unsafe { bindings::blk_rq_unmap_user(bio.as_ptr()) }),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for UserMapping {
+    fn drop(&mut self) {
+        // Failures here can only be a data-in copy nobody is waiting for.
+        let _ = self.do_unmap();
+    }
+}
+
+/// What a finished request reports.
+pub(crate) struct Completed<'a> {
+    rq: *mut bindings::request,
+    _p: PhantomData<&'a ()>,
+}
+
+impl Completed<'_> {
+    /// The mid-layer's result word (status, host and driver bytes).
+    pub(crate) fn result(&self) -> i32 {
+        // SAFETY: `rq` is live during the completion callback.
+        unsafe { shim::rsg_rq_result(self.rq) }
+    }
+
+    /// Bytes not transferred.
+    pub(crate) fn resid(&self) -> u32 {
+        // SAFETY: As above.
+        unsafe { shim::rsg_rq_resid(self.rq) }
+    }
+
+    /// The sense data, when the device returned any.
+    pub(crate) fn sense(&self) -> Option<&[u8; SENSE_BUFFERSIZE]> {
+        // SAFETY: As above.
+        if unsafe { shim::rsg_rq_sense_len(self.rq) } == 0 {
+            return None;
+        }
+        // SAFETY: The sense buffer is `SENSE_BUFFERSIZE` bytes and lives as
+        // long as the request.
+        Some(unsafe { &*shim::rsg_rq_sense(self.rq).cast() })
+    }
+}
+
+/// The end of a started request.
+pub(crate) trait Completion {
+    /// What `start` hands over for the completion.
+    type Data: ForeignOwnable;
+
+    /// Called once, possibly in interrupt context: must not sleep, and must
+    /// not drop anything whose drop sleeps.
+    fn complete(data: Self::Data, done: &Completed<'_>);
+}
+
+/// # Safety
+///
+/// Called by the block layer once for a request started by `start::<T>`.
+unsafe extern "C" fn end_io<T: Completion>(
+    rq: *mut bindings::request,
+    _status: bindings::blk_status_t,
+) -> bindings::rq_end_io_ret {
+    // SAFETY: `start` stored the foreign value; this runs once.
+    let data = unsafe { T::Data::from_foreign((*rq).end_io_data) };
+    T::complete(
+        data,
+        &Completed {
+            rq,
+            _p: PhantomData,
+        },
+    );
+    // SAFETY: The request is done and `complete` no longer refers to it; its
+    // bios are kept for `UserMapping::unmap`, as the block layer allows.
+    unsafe { bindings::blk_mq_free_request(rq) };
+    bindings::rq_end_io_ret_RQ_END_IO_NONE
+}

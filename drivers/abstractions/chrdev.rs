@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Character device numbers, `cdev`s, device classes and class devices.
+//!
+//! C headers: [`include/linux/cdev.h`](srctree/include/linux/cdev.h),
+//! [`include/linux/device/class.h`](srctree/include/linux/device/class.h)
+
+use super::file::{FileOperations, OperationsVtable};
+use crate::bindings as shim;
+use core::ptr::NonNull;
+use kernel::bindings;
+use kernel::error::{from_err_ptr, to_result};
+use kernel::c_str;
+use kernel::prelude::*;
+use kernel::str::CStr;
+
+/// Bits of a `dev_t` that hold the minor number (`MINORBITS`).
+pub(crate) const MINOR_BITS: u32 = 20;
+
+/// Makes a `dev_t` (`MKDEV`).
+pub(crate) fn mkdev(major: u32, minor: u32) -> u32 {
+    (major << MINOR_BITS) | minor
+}
+
+/// The minor number of a `dev_t` (`MINOR`).
+pub(crate) fn minor(devt: u32) -> u32 {
+    devt & ((1 << MINOR_BITS) - 1)
+}
+
+/// A registered range of device numbers.
+///
+/// # Invariants
+///
+/// `[base, base + count)` is registered to this value until it is dropped.
+pub(crate) struct Region {
+    base: u32,
+    count: u32,
+}
+
+impl Region {
+    /// Registers `count` minors of `major`.
+    pub(crate) fn new_fixed(major: u32, count: u32, name: &'static CStr) -> Result<Self> {
+        let base = mkdev(major, 0);
+        // SAFETY: `name` is a static C string, as the kernel keeps a pointer.
+        to_result(unsafe { bindings::register_chrdev_region(base, count, name.as_char_ptr()) })?;
+        Ok(Self { base, count })
+    }
+
+    /// Registers `count` minors of a dynamically chosen major.
+    pub(crate) fn new_dynamic(count: u32, name: &'static CStr) -> Result<Self> {
+        let mut base = 0;
+        // SAFETY: `base` is a valid out-pointer; `name` is static.
+        to_result(unsafe { bindings::alloc_chrdev_region(&mut base, 0, count, name.as_char_ptr()) })?;
+        Ok(Self { base, count })
+    }
+
+    /// The major number.
+    pub(crate) fn major(&self) -> u32 {
+        self.base >> MINOR_BITS
+    }
+}
+
+impl Drop for Region {
+    fn drop(&mut self) {
+        // SAFETY: The range is registered to us (type invariant).
+        unsafe { bindings::unregister_chrdev_region(self.base, self.count) };
+    }
+}
+
+/// A live `cdev` that routes one device number to `T`'s file operations.
+///
+/// # Invariants
+///
+/// `cdev` came from `cdev_alloc()` and was added with `cdev_add()`; this value
+/// owns that reference and deletes it on drop.
+pub(crate) struct Cdev {
+    cdev: NonNull<bindings::cdev>,
+}
+
+// SAFETY: `cdev_del()` may be called from any thread.
+unsafe impl Send for Cdev {}
+// SAFETY: `&Cdev` exposes nothing.
+unsafe impl Sync for Cdev {}
+
+impl Cdev {
+    /// Makes `devt` open files through `T`.
+    pub(crate) fn add<T: FileOperations>(devt: u32, module: &'static ThisModule) -> Result<Self> {
+        // SAFETY: No preconditions; NULL is handled.
+        let cdev = NonNull::new(unsafe { shim::cdev_alloc() }).ok_or(ENOMEM)?;
+        // SAFETY: `cdev` is a fresh cdev not yet visible to anyone; the
+        // operations table is static and the module outlives the cdev.
+        unsafe { shim::rsg_cdev_set_ops(cdev.as_ptr(), OperationsVtable::<T>::build(), module.as_ptr()) };
+        // SAFETY: `cdev` is initialised; on failure the kobject reference
+        // from `cdev_alloc()` is dropped with `kobject_put()`.
+        let ret = unsafe { shim::cdev_add(cdev.as_ptr(), devt, 1) };
+        if ret != 0 {
+            // SAFETY: The cdev was never added, so deleting it only drops the
+            // allocation's reference.
+            unsafe { shim::cdev_del(cdev.as_ptr()) };
+            return Err(Error::from_errno(ret));
+        }
+        Ok(Self { cdev })
+    }
+}
+
+impl Drop for Cdev {
+    fn drop(&mut self) {
+        // SAFETY: The cdev was added and is ours to delete (type invariant).
+        // Files already open keep their own reference.
+        unsafe { shim::cdev_del(self.cdev.as_ptr()) };
+    }
+}
+
+/// A device class (`/sys/class/NAME`).
+///
+/// # Invariants
+///
+/// `class` came from `class_create()` and is destroyed on drop.
+pub(crate) struct Class {
+    class: NonNull<bindings::class>,
+}
+
+// SAFETY: Class creation and destruction may happen on any thread.
+unsafe impl Send for Class {}
+// SAFETY: `&Class` only creates devices, which the driver core serialises.
+unsafe impl Sync for Class {}
+
+impl Class {
+    /// Creates the class `name`.
+    pub(crate) fn new(name: &'static CStr) -> Result<Self> {
+        // SAFETY: `name` is static, as the class keeps the pointer.
+        let class = from_err_ptr(unsafe { bindings::class_create(name.as_char_ptr()) })?;
+        NonNull::new(class).map(|class| Self { class }).ok_or(ENOMEM)
+    }
+}
+
+impl Drop for Class {
+    fn drop(&mut self) {
+        // SAFETY: Created in `new` and destroyed only here.
+        unsafe { bindings::class_destroy(self.class.as_ptr()) };
+    }
+}
+
+/// A class device with a `dev` attribute (so devtmpfs makes its node), and a
+/// link to it from its parent.
+///
+/// # Invariants
+///
+/// `dev` came from `device_create()` in `class`, and the link named `link`
+/// under `parent` exists when `linked`; both go on drop.
+pub(crate) struct ClassDevice {
+    class: NonNull<bindings::class>,
+    parent: NonNull<bindings::device>,
+    devt: u32,
+    link: &'static CStr,
+    linked: bool,
+}
+
+// SAFETY: The driver core allows removal from any thread.
+unsafe impl Send for ClassDevice {}
+// SAFETY: `&ClassDevice` exposes nothing.
+unsafe impl Sync for ClassDevice {}
+
+impl ClassDevice {
+    /// Creates `NAME` (from `fmt`) under `parent` with number `devt`, and the
+    /// link `link` to it in `parent`'s directory.
+    ///
+    /// The caller keeps `parent` and `class` alive for the result's life.
+    pub(crate) fn new(
+        class: &Class,
+        parent: &super::scsi::ScsiDevice,
+        devt: u32,
+        name: &CStr,
+        link: &'static CStr,
+    ) -> Result<Self> {
+        let parent = parent.gendev();
+        // SAFETY: `class` and `parent` are live; "%s" consumes `name`, a
+        // valid C string.
+        let dev = from_err_ptr(unsafe {
+            bindings::device_create(
+                class.class.as_ptr(),
+                parent.as_ptr(),
+                devt,
+                core::ptr::null_mut(),
+                c_str!("%s").as_char_ptr(),
+                name.as_char_ptr(),
+            )
+        })?;
+        // SAFETY: Both kobjects are live; failure only loses the link, as
+        // for sg.
+        let linked = unsafe {
+            bindings::sysfs_create_link(&mut (*parent.as_ptr()).kobj, &mut (*dev).kobj, link.as_char_ptr())
+        } == 0;
+        Ok(Self {
+            class: class.class,
+            parent,
+            devt,
+            link,
+            linked,
+        })
+    }
+}
+
+impl Drop for ClassDevice {
+    fn drop(&mut self) {
+        if self.linked {
+            // SAFETY: We made the link (type invariant); the parent is live.
+            unsafe { bindings::sysfs_remove_link(&mut (*self.parent.as_ptr()).kobj, self.link.as_char_ptr()) };
+        }
+        // SAFETY: The device was created in this class with this number.
+        unsafe { bindings::device_destroy(self.class.as_ptr(), self.devt) };
+    }
+}

@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Open files and the operations a character device implements on them.
+//!
+//! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h)
+
+use core::marker::PhantomData;
+use kernel::bindings;
+use kernel::error::from_result;
+use kernel::prelude::*;
+use kernel::types::{ForeignOwnable, Opaque};
+
+/// `FMODE_WRITE`.
+const FMODE_WRITE: u32 = 0x2;
+
+/// A `struct file` the kernel is calling rsg about.
+///
+/// # Invariants
+///
+/// Wraps a live `struct file` for the duration of the borrow.
+#[repr(transparent)]
+pub(crate) struct File(Opaque<bindings::file>);
+
+impl File {
+    /// Borrows a C `struct file`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point to a live file for the lifetime `'a`.
+    unsafe fn from_raw<'a>(ptr: *mut bindings::file) -> &'a Self {
+        // SAFETY: `File` is a transparent wrapper, and the caller guarantees
+        // the file lives for `'a`.
+        unsafe { &*ptr.cast() }
+    }
+
+    fn raw(&self) -> *mut bindings::file {
+        self.0.get()
+    }
+
+    /// The open flags (`O_*`).
+    pub(crate) fn flags(&self) -> u32 {
+        // SAFETY: The file is live (type invariant); `f_flags` is a plain
+        // field that may change under `fcntl()`, so read it once.
+        unsafe { core::ptr::read_volatile(&(*self.raw()).f_flags) }
+    }
+
+    /// Whether `O_NONBLOCK` is set now.
+    pub(crate) fn is_nonblocking(&self) -> bool {
+        self.flags() & bindings::O_NONBLOCK != 0
+    }
+
+    /// Whether the file was opened with both read and write access.
+    pub(crate) fn is_rdwr(&self) -> bool {
+        self.flags() & bindings::O_ACCMODE == bindings::O_RDWR
+    }
+
+    /// Whether the file was opened for writing (`FMODE_WRITE`).
+    pub(crate) fn can_write(&self) -> bool {
+        // SAFETY: The file is live; `f_mode` does not change after open.
+        unsafe { (*self.raw()).f_mode & FMODE_WRITE != 0 }
+    }
+
+    /// Whether the calling task still has the credentials the file was
+    /// opened with (sg's guard against read/write through SUID programs).
+    pub(crate) fn cred_is_current(&self) -> bool {
+        // SAFETY: The file is live.
+        unsafe { crate::bindings::rsg_file_cred_is_current(self.raw()) }
+    }
+}
+
+/// The operations of a character device, with per-open state of type
+/// [`FileOperations::Data`].
+#[vtable]
+pub(crate) trait FileOperations: Sized + 'static {
+    /// What each open file carries.
+    type Data: ForeignOwnable + Send + Sync;
+
+    /// Opens device minor `minor`.
+    fn open(minor: u32, file: &File) -> Result<Self::Data>;
+
+    /// The last reference to the file is gone.
+    fn release(data: Self::Data, file: &File);
+
+    /// `ioctl(2)`; the result is the system call's return value.
+    fn ioctl(
+        _data: <Self::Data as ForeignOwnable>::Borrowed<'_>,
+        _file: &File,
+        _cmd: u32,
+        _arg: usize,
+    ) -> Result<isize> {
+        kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `read(2)` into user memory at `buf`.
+    fn read(
+        _data: <Self::Data as ForeignOwnable>::Borrowed<'_>,
+        _file: &File,
+        _buf: usize,
+        _count: usize,
+    ) -> Result<usize> {
+        kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `write(2)` from user memory at `buf`.
+    fn write(
+        _data: <Self::Data as ForeignOwnable>::Borrowed<'_>,
+        _file: &File,
+        _buf: usize,
+        _count: usize,
+    ) -> Result<usize> {
+        kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+}
+
+/// The `struct file_operations` for `T`.
+pub(crate) struct OperationsVtable<T>(PhantomData<T>);
+
+impl<T: FileOperations> OperationsVtable<T> {
+    const VTABLE: bindings::file_operations = bindings::file_operations {
+        open: Some(Self::open),
+        release: Some(Self::release),
+        unlocked_ioctl: if T::HAS_IOCTL { Some(Self::ioctl) } else { None },
+        compat_ioctl: if T::HAS_IOCTL { Some(bindings::compat_ptr_ioctl) } else { None },
+        read: if T::HAS_READ { Some(Self::read) } else { None },
+        write: if T::HAS_WRITE { Some(Self::write) } else { None },
+        // SAFETY: All-zero is a valid `file_operations`: every other member
+        // is an optional callback or the owner, which `Cdev` sets.
+        ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
+    };
+
+    /// The table, with static lifetime.
+    pub(crate) fn build() -> &'static bindings::file_operations {
+        &Self::VTABLE
+    }
+
+    /// # Safety
+    ///
+    /// Called by the VFS with a live inode and a file being opened.
+    unsafe extern "C" fn open(inode: *mut bindings::inode, file: *mut bindings::file) -> i32 {
+        from_result(|| {
+            // SAFETY: The VFS passes live pointers.
+            let devt = unsafe { (*inode).i_rdev };
+            // SAFETY: As above.
+            kernel::error::to_result(unsafe { bindings::nonseekable_open(inode, file) })?;
+            // SAFETY: The file is live for this call.
+            let data = T::open(super::chrdev::minor(devt), unsafe { File::from_raw(file) })?;
+            // SAFETY: Nothing else uses `private_data` of our files; `release`
+            // takes the value back.
+            unsafe { (*file).private_data = data.into_foreign() as *mut _ };
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Called by the VFS once per successful `open`, with the same file.
+    unsafe extern "C" fn release(_inode: *mut bindings::inode, file: *mut bindings::file) -> i32 {
+        // SAFETY: `open` stored the value from `into_foreign`; this is the
+        // one place that takes it back.
+        let data = unsafe { T::Data::from_foreign((*file).private_data) };
+        // SAFETY: The file is live for this call.
+        T::release(data, unsafe { File::from_raw(file) });
+        0
+    }
+
+    /// # Safety
+    ///
+    /// Called by the VFS on a file `open` succeeded on.
+    unsafe extern "C" fn ioctl(file: *mut bindings::file, cmd: u32, arg: usize) -> isize {
+        // SAFETY: `private_data` holds the value `open` stored, which lives
+        // until `release`, and `release` cannot run during this call.
+        let data = unsafe { T::Data::borrow((*file).private_data) };
+        // SAFETY: The file is live for this call.
+        match T::ioctl(data, unsafe { File::from_raw(file) }, cmd, arg) {
+            Ok(ret) => ret,
+            Err(err) => err.to_errno() as isize,
+        }
+    }
+
+    /// # Safety
+    ///
+    /// As for `ioctl`.
+    unsafe extern "C" fn read(
+        file: *mut bindings::file,
+        buf: *mut kernel::ffi::c_char,
+        count: usize,
+        _pos: *mut bindings::loff_t,
+    ) -> isize {
+        // SAFETY: As in `ioctl`.
+        let data = unsafe { T::Data::borrow((*file).private_data) };
+        // SAFETY: The file is live for this call.
+        match T::read(data, unsafe { File::from_raw(file) }, buf as usize, count) {
+            Ok(n) => n as isize,
+            Err(err) => err.to_errno() as isize,
+        }
+    }
+
+    /// # Safety
+    ///
+    /// As for `ioctl`.
+    unsafe extern "C" fn write(
+        file: *mut bindings::file,
+        buf: *const kernel::ffi::c_char,
+        count: usize,
+        _pos: *mut bindings::loff_t,
+    ) -> isize {
+        // SAFETY: As in `ioctl`.
+        let data = unsafe { T::Data::borrow((*file).private_data) };
+        // SAFETY: The file is live for this call.
+        match T::write(data, unsafe { File::from_raw(file) }, buf as usize, count) {
+            Ok(n) => n as isize,
+            Err(err) => err.to_errno() as isize,
+        }
+    }
+}

@@ -1,0 +1,14 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Safe wrappers over the kernel interfaces rsg needs that Linux 6.12's
+//! `kernel` crate does not provide yet, shaped like their later upstream
+//! counterparts. All of rsg's `unsafe` code lives below this module.
+
+pub(crate) mod block;
+pub(crate) mod chrdev;
+pub(crate) mod file;
+pub(crate) mod module;
+pub(crate) mod pages;
+pub(crate) mod scsi;
+pub(crate) mod sync;
+pub(crate) mod time;

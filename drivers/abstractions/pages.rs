@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Physically contiguous runs of pages (order-N allocations), the unit in
+//! which sg-style buffers are built.
+//!
+//! C header: [`include/linux/gfp.h`](srctree/include/linux/gfp.h)
+
+use crate::bindings as shim;
+use core::ptr::NonNull;
+use kernel::bindings;
+use kernel::prelude::*;
+
+/// `PAGE_SIZE`.
+pub(crate) const PAGE_SIZE: usize = 4096;
+
+/// An owned, zeroed allocation of `2^order` contiguous pages.
+///
+/// # Invariants
+///
+/// `page` came from `alloc_pages(.., order)`, is owned by this value, and is
+/// freed exactly once, on drop.
+#[repr(transparent)]
+pub(crate) struct PageRun {
+    page: NonNull<bindings::page>,
+}
+
+// SAFETY: The pages are plain memory owned by this value; any thread may free
+// them.
+unsafe impl Send for PageRun {}
+// SAFETY: `&PageRun` only exposes the page pointer.
+unsafe impl Sync for PageRun {}
+
+/// The order of a [`PageRun`], kept beside a set of runs of equal size.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Order(u32);
+
+impl Order {
+    /// The smallest order whose run holds `bytes` (`get_order()`).
+    pub(crate) fn for_bytes(bytes: usize) -> Self {
+        let mut order = 0;
+        while (PAGE_SIZE << order) < bytes {
+            order += 1;
+        }
+        Self(order)
+    }
+
+    /// One order smaller, if there is one.
+    pub(crate) fn smaller(self) -> Option<Self> {
+        self.0.checked_sub(1).map(Self)
+    }
+
+    /// Bytes in a run of this order.
+    pub(crate) fn bytes(self) -> usize {
+        PAGE_SIZE << self.0
+    }
+
+    /// The raw order.
+    pub(crate) fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl PageRun {
+    /// Allocates a zeroed run without warning on failure; `None` when
+    /// memory is short, so callers can retry with a smaller order.
+    pub(crate) fn new(order: Order) -> Option<Self> {
+        // SAFETY: Returns a constant.
+        let gfp = unsafe { shim::rsg_gfp_buffer() };
+        // SAFETY: Any order and these flags are valid; a NULL return is
+        // handled below.
+        let page = unsafe { shim::rsg_alloc_pages(gfp, order.get()) };
+        NonNull::new(page).map(|page| Self { page })
+    }
+
+    /// The first page, as the block layer's `struct page *`.
+    pub(crate) fn as_ptr(&self) -> *mut bindings::page {
+        self.page.as_ptr()
+    }
+}
+
+/// A list of equally sized page runs (sg's `Sg_scatter_hold`).
+///
+/// # Invariants
+///
+/// Every run in `runs` has order `order`.
+#[derive(Default)]
+pub(crate) struct PageRuns {
+    runs: KVec<PageRun>,
+    order: Order,
+}
+
+impl PageRuns {
+    /// An empty list.
+    pub(crate) const fn new() -> Self {
+        Self {
+            runs: KVec::new(),
+            order: Order(0),
+        }
+    }
+
+    /// Allocates `count` runs of `order`; `Ok(false)` when a run could not
+    /// be had (the list is then empty), `Err` when the list itself could not.
+    pub(crate) fn fill(&mut self, order: Order, count: usize) -> Result<bool> {
+        self.runs = KVec::with_capacity(count, GFP_KERNEL)?;
+        self.order = order;
+        for _ in 0..count {
+            match PageRun::new(order) {
+                Some(run) => self.runs.push(run, GFP_KERNEL)?,
+                None => {
+                    self.runs = KVec::new();
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// The number of runs.
+    pub(crate) fn len(&self) -> usize {
+        self.runs.len()
+    }
+
+    /// The order of each run.
+    pub(crate) fn order(&self) -> Order {
+        self.order
+    }
+
+    /// The runs as the `struct page **` array `rq_map_data` takes.
+    pub(crate) fn as_page_array(&self) -> *mut *mut bindings::page {
+        // `PageRun` is a transparent non-null page pointer, so a slice of
+        // runs has the layout of an array of `struct page *`.
+        self.runs.as_ptr() as *mut *mut bindings::page
+    }
+}
+
+impl Drop for PageRun {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant the run is ours and freed only here.
+        // The order is recovered from the compound page, which `__GFP_COMP`
+        // guarantees for every order above zero.
+        unsafe { bindings::__free_pages(self.page.as_ptr(), compound_order(self.page.as_ptr())) }
+    }
+}
+
+/// The order a compound page was allocated with.
+fn compound_order(page: *mut bindings::page) -> u32 {
+    // SAFETY: `page` is a live page owned by the caller.
+    unsafe { shim::rsg_page_order(page) }
+}

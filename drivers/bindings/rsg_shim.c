@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Thin C wrappers for rsg: static inlines, macros and struct fields that Rust
+ * cannot reach. No logic lives here.
+ */
+#include <linux/blkdev.h>
+#include <linux/blk-mq.h>
+#include <linux/cdev.h>
+#include <linux/compat.h>
+#include <linux/cred.h>
+#include <linux/fs.h>
+#include <linux/gfp.h>
+#include <linux/jiffies.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <scsi/scsi_cmnd.h>
+#include <scsi/scsi_device.h>
+#include <scsi/scsi_driver.h>
+#include <scsi/scsi_eh.h>
+#include <scsi/scsi_host.h>
+#include <scsi/scsi_ioctl.h>
+#include <scsi/sg.h>
+
+#include "rsg_shim.h"
+
+static_assert(RSG_SENSE_BUFFERSIZE == SCSI_SENSE_BUFFERSIZE);
+static_assert(RSG_MAX_CDB == sizeof_field(struct scsi_cmnd, cmnd));
+static_assert(sizeof(struct sg_io_hdr) == 88);
+
+void rsg_cdev_set_ops(struct cdev *cdev, const struct file_operations *fops,
+		      struct module *owner)
+{
+	cdev->ops = fops;
+	cdev->owner = owner;
+}
+
+unsigned long rsg_spin_lock_irqsave(struct spinlock *lock)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(lock, flags);
+	return flags;
+}
+
+void rsg_spin_unlock_irqrestore(struct spinlock *lock, unsigned long flags)
+{
+	spin_unlock_irqrestore(lock, flags);
+}
+
+static DEFINE_MUTEX(rsg_table_mutex);
+
+void rsg_table_lock(void)
+{
+	mutex_lock(&rsg_table_mutex);
+}
+
+void rsg_table_unlock(void)
+{
+	mutex_unlock(&rsg_table_mutex);
+}
+
+bool rsg_file_cred_is_current(const struct file *file)
+{
+	return file->f_cred == current_real_cred();
+}
+
+bool rsg_in_compat_syscall(void)
+{
+	return in_compat_syscall();
+}
+
+unsigned long rsg_msecs_to_jiffies(unsigned int ms)
+{
+	return msecs_to_jiffies(ms);
+}
+
+unsigned int rsg_jiffies_msecs(void)
+{
+	return jiffies_to_msecs(jiffies);
+}
+
+int rsg_user_hz(void)
+{
+	return USER_HZ;
+}
+
+int rsg_hz(void)
+{
+	return HZ;
+}
+
+struct scsi_device *rsg_to_scsi_device(struct device *dev)
+{
+	return to_scsi_device(dev);
+}
+
+struct device *rsg_sdev_gendev(struct scsi_device *sdev)
+{
+	return &sdev->sdev_gendev;
+}
+
+struct request_queue *rsg_sdev_queue(struct scsi_device *sdev)
+{
+	return sdev->request_queue;
+}
+
+unsigned int rsg_sdev_host_no(struct scsi_device *sdev)
+{
+	return sdev->host->host_no;
+}
+
+unsigned int rsg_sdev_channel(struct scsi_device *sdev)
+{
+	return sdev->channel;
+}
+
+unsigned int rsg_sdev_id(struct scsi_device *sdev)
+{
+	return sdev->id;
+}
+
+unsigned long long rsg_sdev_lun(struct scsi_device *sdev)
+{
+	return sdev->lun;
+}
+
+int rsg_sdev_type(struct scsi_device *sdev)
+{
+	return sdev->type;
+}
+
+short rsg_sdev_cmd_per_lun(struct scsi_device *sdev)
+{
+	return sdev->host->cmd_per_lun;
+}
+
+short rsg_sdev_queue_depth(struct scsi_device *sdev)
+{
+	return sdev->queue_depth;
+}
+
+int rsg_sdev_emulated(struct scsi_device *sdev)
+{
+	return sdev->host->hostt->emulated;
+}
+
+int rsg_sdev_busy(struct scsi_device *sdev)
+{
+	return scsi_device_busy(sdev);
+}
+
+bool rsg_sdev_online(struct scsi_device *sdev)
+{
+	return scsi_device_online(sdev);
+}
+
+const char *rsg_sdev_vendor(struct scsi_device *sdev)
+{
+	return sdev->vendor;
+}
+
+const char *rsg_sdev_model(struct scsi_device *sdev)
+{
+	return sdev->model;
+}
+
+const char *rsg_sdev_rev(struct scsi_device *sdev)
+{
+	return sdev->rev;
+}
+
+void rsg_sdev_set_changed(struct scsi_device *sdev)
+{
+	sdev->changed = 1;
+}
+
+bool rsg_sdev_removable(struct scsi_device *sdev)
+{
+	return sdev->removable;
+}
+
+unsigned int rsg_queue_max_segments(struct request_queue *q)
+{
+	return queue_max_segments(q);
+}
+
+unsigned int rsg_queue_max_sectors(struct request_queue *q)
+{
+	return queue_max_sectors(q);
+}
+
+bool rsg_queue_get(struct request_queue *q)
+{
+	return blk_get_queue(q);
+}
+
+void rsg_queue_put(struct request_queue *q)
+{
+	blk_put_queue(q);
+}
+
+int rsg_rq_set_cdb(struct request *rq, const unsigned char *cdb,
+		   unsigned int len)
+{
+	struct scsi_cmnd *scmd = blk_mq_rq_to_pdu(rq);
+
+	if (len > sizeof(scmd->cmnd))
+		return -EINVAL;
+	memcpy(scmd->cmnd, cdb, len);
+	scmd->cmd_len = len;
+	return 0;
+}
+
+void rsg_rq_set_retries(struct request *rq, int retries)
+{
+	struct scsi_cmnd *scmd = blk_mq_rq_to_pdu(rq);
+
+	scmd->allowed = retries;
+}
+
+int rsg_rq_result(struct request *rq)
+{
+	struct scsi_cmnd *scmd = blk_mq_rq_to_pdu(rq);
+
+	return scmd->result;
+}
+
+unsigned int rsg_rq_resid(struct request *rq)
+{
+	struct scsi_cmnd *scmd = blk_mq_rq_to_pdu(rq);
+
+	return scmd->resid_len;
+}
+
+unsigned int rsg_rq_sense_len(struct request *rq)
+{
+	struct scsi_cmnd *scmd = blk_mq_rq_to_pdu(rq);
+
+	return scmd->sense_len;
+}
+
+const unsigned char *rsg_rq_sense(struct request *rq)
+{
+	struct scsi_cmnd *scmd = blk_mq_rq_to_pdu(rq);
+
+	return scmd->sense_buffer;
+}
+
+struct page *rsg_alloc_pages(unsigned int gfp, unsigned int order)
+{
+	return alloc_pages((__force gfp_t)gfp, order);
+}
+
+void *rsg_page_address(struct page *page)
+{
+	return page_address(page);
+}
+
+unsigned int rsg_gfp_buffer(void)
+{
+	return (__force unsigned int)(GFP_KERNEL | __GFP_COMP | __GFP_NOWARN |
+				      __GFP_ZERO);
+}
+
+unsigned int rsg_page_order(struct page *page)
+{
+	return compound_order(page);
+}
+
+static int rsg_major = -1;
+module_param_named(major, rsg_major, int, 0444);
+MODULE_PARM_DESC(major, "char major: -1 takes 21 when free, else dynamic (default); 0 dynamic");
+
+static int rsg_def_reserved_size = 32768;
+
+static int def_reserved_size_set(const char *val, const struct kernel_param *kp)
+{
+	int size, ret;
+
+	ret = kstrtoint(val, 0, &size);
+	if (ret)
+		return ret;
+	/* sg's limit: at most 1 MiB. */
+	if (size < 0 || size > 1048576)
+		return -ERANGE;
+	rsg_def_reserved_size = size;
+	return 0;
+}
+
+static const struct kernel_param_ops def_reserved_size_ops = {
+	.set = def_reserved_size_set,
+	.get = param_get_int,
+};
+
+module_param_cb(def_reserved_size, &def_reserved_size_ops,
+		&rsg_def_reserved_size, 0644);
+MODULE_PARM_DESC(def_reserved_size, "size of buffer reserved for each fd");
+
+static int rsg_scatter_elem_sz = 32768;
+module_param_named(scatter_elem_sz, rsg_scatter_elem_sz, int, 0644);
+MODULE_PARM_DESC(scatter_elem_sz, "scatter gather element size (default: max(SG_SCATTER_SZ, PAGE_SIZE))");
+
+static int rsg_allow_dio;
+module_param_named(allow_dio, rsg_allow_dio, int, 0644);
+MODULE_PARM_DESC(allow_dio, "allow direct I/O (default: 0 (disallow))");
+
+MODULE_VERSION("3.5.36");
+
+int rsg_param_major(void)
+{
+	return READ_ONCE(rsg_major);
+}
+
+int rsg_param_def_reserved_size(void)
+{
+	return READ_ONCE(rsg_def_reserved_size);
+}
+
+int rsg_param_scatter_elem_sz(void)
+{
+	return max_t(int, READ_ONCE(rsg_scatter_elem_sz), PAGE_SIZE);
+}
+
+int rsg_param_allow_dio(void)
+{
+	return READ_ONCE(rsg_allow_dio);
+}

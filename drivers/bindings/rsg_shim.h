@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What rsg's Rust code calls in C that the kernel crate's bindings lack:
+ * exported SCSI and cdev functions, and wrappers for static inlines, macros
+ * and struct fields. Only forward declarations and plain C types appear here,
+ * so bindgen needs no kernel headers; rsg_shim.c includes the real headers
+ * first, so the compiler checks every prototype below against them.
+ */
+#ifndef RSG_SHIM_H
+#define RSG_SHIM_H
+
+struct cdev;
+struct class_interface;
+struct device;
+struct file;
+struct file_operations;
+struct module;
+struct page;
+struct request;
+struct request_queue;
+struct scsi_cmnd;
+struct scsi_device;
+struct sg_io_hdr;
+struct spinlock;
+
+/* Exported kernel functions outside the kernel crate's bindings. */
+struct cdev *cdev_alloc(void);
+int cdev_add(struct cdev *p, unsigned int dev, unsigned int count);
+void cdev_del(struct cdev *p);
+int scsi_register_interface(struct class_interface *intf);
+int scsi_device_get(struct scsi_device *sdev);
+void scsi_device_put(struct scsi_device *sdev);
+int scsi_block_when_processing_errors(struct scsi_device *sdev);
+int scsi_ioctl(struct scsi_device *sdev, _Bool open_for_write, int cmd,
+	       void *arg);
+int scsi_ioctl_block_when_processing_errors(struct scsi_device *sdev, int cmd,
+					    _Bool ndelay);
+struct request *scsi_alloc_request(struct request_queue *q, unsigned int opf,
+				   unsigned int flags);
+int get_sg_io_hdr(struct sg_io_hdr *hdr, const void *argp);
+int put_sg_io_hdr(const struct sg_io_hdr *hdr, void *argp);
+_Bool scsi_cmd_allowed(unsigned char *cmd, _Bool open_for_write);
+
+void rsg_cdev_set_ops(struct cdev *cdev, const struct file_operations *fops,
+		      struct module *owner);
+
+/* Locking. */
+unsigned long rsg_spin_lock_irqsave(struct spinlock *lock);
+void rsg_spin_unlock_irqrestore(struct spinlock *lock, unsigned long flags);
+void rsg_table_lock(void);
+void rsg_table_unlock(void);
+
+/* Files and the calling task. */
+_Bool rsg_file_cred_is_current(const struct file *file);
+_Bool rsg_in_compat_syscall(void);
+unsigned long rsg_msecs_to_jiffies(unsigned int ms);
+unsigned int rsg_jiffies_msecs(void);
+int rsg_user_hz(void);
+int rsg_hz(void);
+
+/* SCSI devices. */
+struct scsi_device *rsg_to_scsi_device(struct device *dev);
+struct device *rsg_sdev_gendev(struct scsi_device *sdev);
+struct request_queue *rsg_sdev_queue(struct scsi_device *sdev);
+unsigned int rsg_sdev_host_no(struct scsi_device *sdev);
+unsigned int rsg_sdev_channel(struct scsi_device *sdev);
+unsigned int rsg_sdev_id(struct scsi_device *sdev);
+unsigned long long rsg_sdev_lun(struct scsi_device *sdev);
+int rsg_sdev_type(struct scsi_device *sdev);
+short rsg_sdev_cmd_per_lun(struct scsi_device *sdev);
+short rsg_sdev_queue_depth(struct scsi_device *sdev);
+int rsg_sdev_emulated(struct scsi_device *sdev);
+int rsg_sdev_busy(struct scsi_device *sdev);
+_Bool rsg_sdev_online(struct scsi_device *sdev);
+const char *rsg_sdev_vendor(struct scsi_device *sdev);
+const char *rsg_sdev_model(struct scsi_device *sdev);
+const char *rsg_sdev_rev(struct scsi_device *sdev);
+void rsg_sdev_set_changed(struct scsi_device *sdev);
+_Bool rsg_sdev_removable(struct scsi_device *sdev);
+
+/* Request queues. */
+unsigned int rsg_queue_max_segments(struct request_queue *q);
+unsigned int rsg_queue_max_sectors(struct request_queue *q);
+_Bool rsg_queue_get(struct request_queue *q);
+void rsg_queue_put(struct request_queue *q);
+
+/* Block requests carrying SCSI commands. */
+#define RSG_SENSE_BUFFERSIZE 96
+#define RSG_MAX_CDB 32
+int rsg_rq_set_cdb(struct request *rq, const unsigned char *cdb,
+		   unsigned int len);
+void rsg_rq_set_retries(struct request *rq, int retries);
+int rsg_rq_result(struct request *rq);
+unsigned int rsg_rq_resid(struct request *rq);
+unsigned int rsg_rq_sense_len(struct request *rq);
+const unsigned char *rsg_rq_sense(struct request *rq);
+
+/* Pages. */
+struct page *rsg_alloc_pages(unsigned int gfp, unsigned int order);
+void *rsg_page_address(struct page *page);
+unsigned int rsg_gfp_buffer(void);
+unsigned int rsg_page_order(struct page *page);
+
+/* Module parameters (the Rust `module!` of 6.12 has none). */
+int rsg_param_major(void);
+int rsg_param_def_reserved_size(void);
+int rsg_param_scatter_elem_sz(void);
+int rsg_param_allow_dio(void);
+
+#endif

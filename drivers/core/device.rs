@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! One rsg device per SCSI device: its node, its open rules, and the table
+//! that maps minor numbers to devices.
+
+use super::file::OpenFile;
+use crate::abstractions::chrdev::{mkdev, Cdev, Class, ClassDevice};
+use crate::abstractions::file::File;
+use crate::abstractions::scsi::ScsiDevice;
+use crate::abstractions::sync::GlobalMutex;
+use crate::interface::fops::RsgFile;
+use core::sync::atomic::{AtomicBool, Ordering};
+use kernel::bindings::{O_ACCMODE, O_EXCL, O_NONBLOCK, O_RDONLY};
+use kernel::prelude::*;
+use kernel::{c_str, fmt};
+use kernel::str::CString;
+use kernel::sync::{new_condvar, new_mutex, Arc, CondVar, Mutex};
+
+/// Minors rsg hands out, as sg: all of them.
+pub(crate) const MAX_DEVS: u32 = 1 << crate::abstractions::chrdev::MINOR_BITS;
+
+/// What every device shares: the char major, the class, and the devices by
+/// minor.
+pub(crate) struct Globals {
+    pub(crate) major: u32,
+    pub(crate) class: Option<Class>,
+    devices: KVec<Option<Arc<Device>>>,
+}
+
+// SAFETY: This is the only `GlobalMutex`.
+pub(crate) static GLOBALS: GlobalMutex<Globals> = unsafe {
+    GlobalMutex::new(Globals {
+        major: 0,
+        class: None,
+        devices: KVec::new(),
+    })
+};
+
+impl Globals {
+    /// The device with minor `index`.
+    pub(crate) fn get(&self, index: u32) -> Option<&Arc<Device>> {
+        self.devices.get(index as usize).and_then(|d| d.as_ref())
+    }
+
+    /// One past the highest minor in use (sg's `sg_last_dev`).
+    pub(crate) fn last(&self) -> usize {
+        self.devices.iter().rposition(|d| d.is_some()).map_or(0, |i| i + 1)
+    }
+
+    fn insert(&mut self, dev: Arc<Device>) -> Result {
+        let index = dev.index as usize;
+        while self.devices.len() <= index {
+            self.devices.push(None, GFP_KERNEL)?;
+        }
+        self.devices[index] = Some(dev);
+        Ok(())
+    }
+
+    fn free_index(&self) -> Result<u32> {
+        let index = self.devices.iter().position(|d| d.is_none()).unwrap_or(self.devices.len());
+        if index as u32 >= MAX_DEVS {
+            return Err(ENODEV);
+        }
+        Ok(index as u32)
+    }
+}
+
+/// Who has the device open.
+struct OpenState {
+    /// Open files (sg's `open_cnt`).
+    count: u32,
+    /// An `O_EXCL` open holds the device.
+    exclusive: bool,
+    /// Files, so that removal can wake their waiters.
+    files: KVec<Option<Arc<OpenFile>>>,
+}
+
+/// The device node and its sysfs presence; gone once the device detaches.
+struct Node {
+    _class_dev: ClassDevice,
+    _cdev: Cdev,
+}
+
+/// An rsg device (sg's `Sg_device`).
+#[pin_data]
+pub(crate) struct Device {
+    /// The minor number, `N` of `rsgN`.
+    pub(crate) index: u32,
+    /// The SCSI device.
+    pub(crate) sdev: ScsiDevice,
+    detaching: AtomicBool,
+    #[pin]
+    open: Mutex<OpenState>,
+    #[pin]
+    open_wait: CondVar,
+    #[pin]
+    node: Mutex<Option<Node>>,
+}
+
+impl Device {
+    /// Whether the SCSI device is going away.
+    pub(crate) fn is_detaching(&self) -> bool {
+        self.detaching.load(Ordering::Acquire)
+    }
+
+    /// Attaches to a new SCSI device: takes a minor, then makes the node.
+    pub(crate) fn attach(sdev: ScsiDevice) -> Result {
+        let mut globals = GLOBALS.lock();
+        let index = globals.free_index()?;
+        let devt = mkdev(globals.major, index);
+        let dev = Arc::pin_init(
+            try_pin_init!(Device {
+                index,
+                sdev,
+                detaching: AtomicBool::new(false),
+                open <- new_mutex!(OpenState { count: 0, exclusive: false, files: KVec::new() }),
+                open_wait <- new_condvar!("rsg::Device::open_wait"),
+                node <- new_mutex!(None),
+            }),
+            GFP_KERNEL,
+        )?;
+        let name = CString::try_from_fmt(fmt!("rsg{}", index))?;
+        let class = globals.class.as_ref().ok_or(ENODEV)?;
+        let cdev = Cdev::add::<RsgFile>(devt, &crate::THIS_MODULE)?;
+        let class_dev = ClassDevice::new(class, &dev.sdev, devt, &name, c_str!("rsg"))?;
+        *dev.node.lock() = Some(Node {
+            _class_dev: class_dev,
+            _cdev: cdev,
+        });
+        globals.insert(dev.clone())?;
+        pr_notice!(
+            "Attached scsi generic rsg{} type {}\n",
+            index,
+            dev.sdev.device_type()
+        );
+        Ok(())
+    }
+
+    /// Detaches from a SCSI device that is going away.
+    pub(crate) fn detach(sdev: &ScsiDevice) {
+        let dev = {
+            let mut globals = GLOBALS.lock();
+            let Some(slot) = globals.devices.iter_mut().find(|d| d.as_ref().is_some_and(|d| d.sdev.is(sdev)))
+            else {
+                return;
+            };
+            slot.take()
+        };
+        let Some(dev) = dev else { return };
+        dev.detaching.store(true, Ordering::Release);
+        let files = {
+            let mut open = dev.open.lock();
+            core::mem::take(&mut open.files)
+        };
+        for file in files.iter().flatten() {
+            file.device_gone();
+        }
+        dev.open_wait.notify_all();
+        // Drop the files' entries outside the lock; they stay open.
+        drop(files);
+        let node = dev.node.lock().take();
+        drop(node);
+    }
+
+    /// Detaches every device (module unload, after the interface is gone).
+    pub(crate) fn detach_all() {
+        let devices = core::mem::take(&mut GLOBALS.lock().devices);
+        drop(devices);
+    }
+
+    /// Opens the device with minor `index` (sg's `sg_open`).
+    pub(crate) fn open(index: u32, file: &File) -> Result<Arc<OpenFile>> {
+        let flags = file.flags();
+        let excl = flags & O_EXCL != 0;
+        let nonblock = flags & O_NONBLOCK != 0;
+        if excl && flags & O_ACCMODE == O_RDONLY {
+            return Err(EPERM);
+        }
+        let dev = {
+            let globals = GLOBALS.lock();
+            let dev = globals.get(index).ok_or(ENXIO)?;
+            if dev.is_detaching() {
+                return Err(ENODEV);
+            }
+            dev.clone()
+        };
+        let open_ref = dev.sdev.get_for_open()?;
+        if !nonblock && !dev.sdev.block_when_processing_errors() {
+            return Err(ENXIO);
+        }
+        let mut open = dev.open.lock();
+        if nonblock {
+            if (excl && open.count > 0) || (!excl && open.exclusive) {
+                return Err(EBUSY);
+            }
+        } else {
+            while (excl && open.count > 0) || (!excl && open.exclusive) {
+                if dev.open_wait.wait_interruptible(&mut open) {
+                    return Err(ERESTARTSYS);
+                }
+                if dev.is_detaching() {
+                    return Err(ENODEV);
+                }
+            }
+        }
+        let ofile = OpenFile::new(dev.clone(), open_ref)?;
+        match open.files.iter_mut().find(|f| f.is_none()) {
+            Some(slot) => *slot = Some(ofile.clone()),
+            None => open.files.push(Some(ofile.clone()), GFP_KERNEL)?,
+        }
+        if excl {
+            open.exclusive = true;
+        }
+        open.count += 1;
+        Ok(ofile)
+    }
+
+    /// The last close of `file` (sg's `sg_release`).
+    pub(crate) fn release(&self, file: &Arc<OpenFile>) {
+        let removed = {
+            let mut open = self.open.lock();
+            open.count = open.count.saturating_sub(1);
+            if open.exclusive {
+                open.exclusive = false;
+                self.open_wait.notify_all();
+            } else if open.count == 0 {
+                self.open_wait.notify_one();
+            }
+            open.files
+                .iter_mut()
+                .find(|f| f.as_ref().is_some_and(|f| Arc::ptr_eq(f, file)))
+                .and_then(Option::take)
+        };
+        drop(removed);
+    }
+}

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The state of one open file (sg's `Sg_fd`).
+
+use super::buffer::Buffer;
+use super::device::Device;
+use super::request::{Request, Stage};
+use crate::abstractions::module::{self, ModuleRef};
+use crate::abstractions::scsi::OpenRef;
+use crate::abstractions::sync::{new_spinlock_irq, SpinLockIrq};
+use crate::abstractions::time;
+use crate::uapi::{SG_DEFAULT_TIMEOUT_USER, SG_MAX_QUEUE};
+use kernel::prelude::*;
+use kernel::sync::{new_condvar, new_mutex, Arc, CondVar, Mutex};
+
+/// What completions share with process context, under an irq-safe lock.
+pub(crate) struct FileInner {
+    /// Requests in submission order of their `seq` (sg's `rq_list`).
+    pub(crate) requests: [Option<Arc<Request>>; SG_MAX_QUEUE],
+    /// Slots held by submissions still being built.
+    pending: usize,
+    next_seq: u64,
+    /// More than one request may be outstanding (`SG_SET_COMMAND_Q`).
+    pub(crate) cmd_q: bool,
+    /// Interrupted `SG_IO` results stay readable (`SG_SET_KEEP_ORPHAN`).
+    pub(crate) keep_orphan: bool,
+    /// The last close happened; completions clean up after themselves.
+    pub(crate) closed: bool,
+}
+
+impl FileInner {
+    fn occupied(&self) -> usize {
+        self.requests.iter().filter(|r| r.is_some()).count()
+    }
+
+    /// Requests in submission order.
+    pub(crate) fn in_order(&self) -> impl Iterator<Item = &Arc<Request>> {
+        let mut reqs: [Option<&Arc<Request>>; SG_MAX_QUEUE] = [None; SG_MAX_QUEUE];
+        let mut n = 0;
+        for r in self.requests.iter().flatten() {
+            reqs[n] = Some(r);
+            n += 1;
+        }
+        reqs[..n].sort_unstable_by_key(|r| r.map_or(u64::MAX, |r| r.seq()));
+        reqs.into_iter().flatten()
+    }
+}
+
+/// State changed only from process context (sg's `f_mutex`).
+pub(crate) struct FileState {
+    /// The per-file reserve buffer.
+    pub(crate) reserve: Buffer,
+    /// A request is using `reserve`.
+    pub(crate) reserve_in_use: bool,
+    /// The v2 timeout in jiffies, and as the user set it (`USER_HZ`).
+    pub(crate) timeout: i32,
+    pub(crate) timeout_user: i32,
+}
+
+/// An open file of an rsg device.
+#[pin_data]
+pub(crate) struct OpenFile {
+    /// The device.
+    pub(crate) dev: Arc<Device>,
+    /// The adapter's scatter/gather limit, read at open.
+    pub(crate) sg_tablesize: u32,
+    #[pin]
+    pub(crate) inner: SpinLockIrq<FileInner>,
+    /// Woken when a request completes or the device goes away.
+    #[pin]
+    pub(crate) read_wait: CondVar,
+    #[pin]
+    pub(crate) state: Mutex<FileState>,
+    _open_ref: OpenRef,
+    _module: ModuleRef,
+}
+
+/// A request slot held while a submission is built; given back on drop.
+pub(crate) struct Slot<'a> {
+    file: &'a OpenFile,
+    held: bool,
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        if self.held {
+            self.file.inner.lock().pending -= 1;
+        }
+    }
+}
+
+impl OpenFile {
+    /// A new open file of `dev`, with its reserve buffer.
+    pub(crate) fn new(dev: Arc<Device>, open_ref: OpenRef) -> Result<Arc<Self>> {
+        let q = dev.sdev.queue();
+        let sg_tablesize = q.max_segments();
+        let size = (module::def_reserved_size() as usize).min(max_sectors_bytes(&dev) as usize);
+        let reserve = Buffer::build_reserve(size, sg_tablesize as usize);
+        Arc::pin_init(
+            try_pin_init!(OpenFile {
+                dev,
+                sg_tablesize,
+                inner <- new_spinlock_irq!(
+                    FileInner {
+                        requests: [const { None }; SG_MAX_QUEUE],
+                        pending: 0,
+                        next_seq: 0,
+                        cmd_q: false,
+                        keep_orphan: false,
+                        closed: false,
+                    },
+                    "rsg::OpenFile::inner"
+                ),
+                read_wait <- new_condvar!("rsg::OpenFile::read_wait"),
+                state <- new_mutex!(FileState {
+                    reserve,
+                    reserve_in_use: false,
+                    timeout: (i64::from(SG_DEFAULT_TIMEOUT_USER) * time::hz() / time::user_hz()) as i32,
+                    timeout_user: SG_DEFAULT_TIMEOUT_USER,
+                }),
+                _open_ref: open_ref,
+                _module: ModuleRef::new(&crate::THIS_MODULE),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Holds a request slot: `EDOM` when all are taken, or one is and
+    /// command queuing is off.
+    pub(crate) fn reserve_slot(&self) -> Result<Slot<'_>> {
+        let mut inner = self.inner.lock();
+        let used = inner.occupied() + inner.pending;
+        if (used > 0 && !inner.cmd_q) || used >= SG_MAX_QUEUE {
+            return Err(EDOM);
+        }
+        inner.pending += 1;
+        Ok(Slot {
+            file: self,
+            held: true,
+        })
+    }
+
+    /// Lists `req` in the slot `slot` held.
+    pub(crate) fn insert(&self, mut slot: Slot<'_>, req: Arc<Request>) {
+        let mut inner = self.inner.lock();
+        slot.held = false;
+        inner.pending -= 1;
+        inner.next_seq += 1;
+        req.set_seq(inner.next_seq);
+        if let Some(free) = inner.requests.iter_mut().find(|r| r.is_none()) {
+            *free = Some(req);
+        }
+    }
+
+    /// Takes `req` off the list; the caller drops it in process context.
+    pub(crate) fn remove(&self, req: &Arc<Request>) -> Option<Arc<Request>> {
+        let mut inner = self.inner.lock();
+        inner
+            .requests
+            .iter_mut()
+            .find(|r| r.as_ref().is_some_and(|r| Arc::ptr_eq(r, req)))
+            .and_then(Option::take)
+    }
+
+    /// Wakes everyone waiting on this file: the device is going away.
+    pub(crate) fn device_gone(&self) {
+        let _inner = self.inner.lock();
+        self.read_wait.notify_all();
+    }
+
+    /// The last close: unread responses are dropped, requests in flight
+    /// clean up after themselves when they complete.
+    pub(crate) fn release(&self) {
+        let mut finished: [Option<Arc<Request>>; SG_MAX_QUEUE] = [const { None }; SG_MAX_QUEUE];
+        {
+            let mut inner = self.inner.lock();
+            inner.closed = true;
+            for i in 0..SG_MAX_QUEUE {
+                let done = match &inner.requests[i] {
+                    Some(req) => req.stage(&inner) != Stage::Active,
+                    None => false,
+                };
+                if done {
+                    finished[i] = inner.requests[i].take();
+                }
+            }
+        }
+        for req in finished.into_iter().flatten() {
+            Request::retire_later(req);
+        }
+    }
+}
+
+/// The largest transfer the queue takes, in bytes (sg's `max_sectors_bytes`).
+pub(crate) fn max_sectors_bytes(dev: &Device) -> i32 {
+    let sectors = dev.sdev.queue().max_sectors().min(i32::MAX as u32 >> 9);
+    (sectors << 9) as i32
+}

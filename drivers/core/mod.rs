@@ -1,0 +1,9 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The driver core, in safe Rust: devices, open files, requests and their
+//! buffers. The user-space interfaces in [`crate::interface`] sit on top.
+
+pub(crate) mod buffer;
+pub(crate) mod device;
+pub(crate) mod file;
+pub(crate) mod request;

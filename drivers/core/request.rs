@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! One SCSI command from submission to the moment its response is read
+//! (sg's `Sg_request`).
+
+use super::buffer::Buffer;
+use super::file::{FileInner, OpenFile};
+use crate::abstractions::block::{Completed, Completion, UserMapping, SENSE_BUFFERSIZE};
+use crate::abstractions::time;
+use crate::uapi::sg_io_hdr;
+use core::sync::atomic::{AtomicU64, Ordering};
+use kernel::prelude::*;
+use kernel::sync::{Arc, LockedBy};
+use kernel::workqueue::{self, new_work, Work, WorkItem};
+
+/// Where a request is in its life (sg's `done` 0, 1, 2).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stage {
+    /// Submitted, not completed.
+    Active,
+    /// Completed, response not yet read.
+    Ready,
+    /// A reader is returning the response.
+    Taken,
+}
+
+/// What the device and the mid-layer reported.
+#[derive(Clone, Copy)]
+pub(crate) struct Response {
+    pub(crate) status: u8,
+    pub(crate) masked_status: u8,
+    pub(crate) msg_status: u8,
+    pub(crate) host_status: u16,
+    pub(crate) driver_status: u16,
+    pub(crate) resid: i32,
+    /// Milliseconds from submission to completion.
+    pub(crate) duration: u32,
+    pub(crate) sense: [u8; SENSE_BUFFERSIZE],
+}
+
+impl Response {
+    const fn new() -> Self {
+        Self {
+            status: 0,
+            masked_status: 0,
+            msg_status: 0,
+            host_status: 0,
+            driver_status: 0,
+            resid: 0,
+            duration: 0,
+            sense: [0; SENSE_BUFFERSIZE],
+        }
+    }
+
+    /// Decodes a completion as sg's `sg_rq_end_io` does.
+    fn from_completion(done: &Completed<'_>) -> Self {
+        let mut resp = Self::new();
+        let result = done.result();
+        resp.resid = done.resid() as i32;
+        if result != 0 {
+            resp.status = (result & 0xff) as u8;
+            resp.masked_status = ((result >> 1) & 0x7f) as u8;
+            resp.msg_status = 0;
+            resp.host_status = ((result >> 16) & 0xff) as u16;
+            resp.driver_status = ((result >> 24) & 0xff) as u16;
+        }
+        if let Some(sense) = done.sense() {
+            resp.sense = *sense;
+        }
+        resp
+    }
+
+    /// Whether the sense buffer holds sense data (response code 0x7x).
+    pub(crate) fn has_sense(&self) -> bool {
+        self.sense[0] & 0x70 == 0x70
+    }
+}
+
+/// Which buffer a request's data moves through.
+pub(crate) enum DataBuffer {
+    /// No data, or direct I/O.
+    None,
+    /// Its own pages.
+    Own(Buffer),
+    /// The file's reserve buffer.
+    Reserve,
+}
+
+/// The data side of a request, undone in process context when it retires.
+pub(crate) struct RequestIo {
+    pub(crate) mapping: Option<UserMapping>,
+    pub(crate) buffer: DataBuffer,
+}
+
+/// Request state that completions change, under the file's lock.
+pub(crate) struct RequestState {
+    stage: Stage,
+    /// An interrupted `SG_IO` left the request behind.
+    orphan: bool,
+    /// Only `SG_IO` may return the response.
+    sg_io_owned: bool,
+    response: Response,
+    io: Option<RequestIo>,
+}
+
+/// A request.
+#[pin_data]
+pub(crate) struct Request {
+    /// The file it was submitted on.
+    pub(crate) file: Arc<OpenFile>,
+    /// The header as submitted (inputs; outputs live in the state).
+    pub(crate) hdr: sg_io_hdr,
+    /// The command's first byte.
+    pub(crate) opcode: u8,
+    /// When it was submitted, in ms of jiffies.
+    start_ms: u32,
+    seq: AtomicU64,
+    state: LockedBy<RequestState, FileInner>,
+    #[pin]
+    work: Work<Request>,
+}
+
+kernel::impl_has_work! {
+    impl HasWork<Self> for Request { self.work }
+}
+
+impl Request {
+    /// A request for `file`, not yet listed or started.
+    pub(crate) fn new(
+        file: Arc<OpenFile>,
+        hdr: sg_io_hdr,
+        opcode: u8,
+        start_ms: u32,
+        sg_io_owned: bool,
+        io: RequestIo,
+    ) -> Result<Arc<Self>> {
+        let state = LockedBy::new(
+            &file.inner,
+            RequestState {
+                stage: Stage::Active,
+                orphan: false,
+                sg_io_owned,
+                response: Response::new(),
+                io: Some(io),
+            },
+        );
+        Arc::pin_init(
+            pin_init!(Request {
+                file,
+                hdr,
+                opcode,
+                start_ms,
+                seq: AtomicU64::new(0),
+                state,
+                work <- new_work!("rsg::Request::work"),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// The order of submission on its file.
+    pub(crate) fn seq(&self) -> u64 {
+        self.seq.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_seq(&self, seq: u64) {
+        self.seq.store(seq, Ordering::Relaxed);
+    }
+
+    /// Its stage.
+    pub(crate) fn stage(&self, inner: &FileInner) -> Stage {
+        self.state.access(inner).stage
+    }
+
+    /// Whether its response belongs to `SG_IO`.
+    pub(crate) fn sg_io_owned(&self, inner: &FileInner) -> bool {
+        self.state.access(inner).sg_io_owned
+    }
+
+    /// Whether `SG_IO` gave up on it.
+    pub(crate) fn orphan(&self, inner: &FileInner) -> bool {
+        self.state.access(inner).orphan
+    }
+
+    /// Its response, once completed.
+    pub(crate) fn response(&self, inner: &FileInner) -> Response {
+        self.state.access(inner).response
+    }
+
+    /// Milliseconds since submission (while active).
+    pub(crate) fn elapsed_ms(&self) -> u32 {
+        time::now_ms().saturating_sub(self.start_ms)
+    }
+
+    /// Claims a completed response for a reader; `false` if not ready.
+    pub(crate) fn take_if_ready(&self, inner: &mut FileInner) -> bool {
+        let st = self.state.access_mut(inner);
+        if st.stage == Stage::Ready {
+            st.stage = Stage::Taken;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Marks an `SG_IO` request whose caller was interrupted.
+    pub(crate) fn set_orphan(&self, inner: &mut FileInner) {
+        self.state.access_mut(inner).orphan = true;
+    }
+
+    /// Ends the request's life in process context: copies bounced data-in to
+    /// the calling process (none from a kernel thread), gives buffers back,
+    /// and takes it off its file's list.
+    pub(crate) fn retire(self: &Arc<Self>) -> Result {
+        let io = self.state.access_mut(&mut self.file.inner.lock()).io.take();
+        let mut ret = Ok(());
+        if let Some(io) = io {
+            if let Some(mapping) = io.mapping {
+                ret = mapping.unmap();
+            }
+            match io.buffer {
+                DataBuffer::Reserve => self.file.state.lock().reserve_in_use = false,
+                DataBuffer::Own(buf) => drop(buf),
+                DataBuffer::None => {}
+            }
+        }
+        drop(self.file.remove(self));
+        ret
+    }
+
+    /// Retires `req` from a kernel thread, so no user memory is touched.
+    pub(crate) fn retire_later(req: Arc<Self>) {
+        // A request is queued at most once: from its completion or from the
+        // final close, never both.
+        let _ = workqueue::system().enqueue(req);
+    }
+}
+
+impl WorkItem for Request {
+    type Pointer = Arc<Request>;
+
+    fn run(this: Arc<Request>) {
+        let _ = this.retire();
+    }
+}
+
+impl Completion for Request {
+    type Data = Arc<Request>;
+
+    fn complete(req: Arc<Request>, done: &Completed<'_>) {
+        let mut response = Response::from_completion(done);
+        response.duration = req.elapsed_ms();
+        let deliver = {
+            let mut inner = req.file.inner.lock();
+            let keep_orphan = inner.keep_orphan;
+            let closed = inner.closed;
+            let st = req.state.access_mut(&mut inner);
+            let mut deliver = !closed;
+            if st.orphan {
+                if keep_orphan {
+                    st.sg_io_owned = false;
+                } else {
+                    deliver = false;
+                }
+            }
+            st.response = response;
+            if deliver {
+                st.stage = Stage::Ready;
+                req.file.read_wait.notify_all();
+            }
+            deliver
+        };
+        if !deliver {
+            Request::retire_later(req);
+        } else if let Some(last) = Arc::into_unique_or_drop(req) {
+            // The reader retired it already; its final drop must not run in
+            // interrupt context.
+            Request::retire_later(last.into());
+        }
+    }
+}

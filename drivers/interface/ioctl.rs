@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! sg's ioctls, with sg's results and errnos (`sg_ioctl_common`).
+
+use super::v3;
+use crate::abstractions::file::File;
+use crate::abstractions::time;
+use crate::core::file::{max_sectors_bytes, OpenFile};
+use crate::uapi::ioctl::*;
+use crate::uapi::{SgScsiId, SG_VERSION_NUM};
+use kernel::prelude::*;
+use kernel::sync::ArcBorrow;
+use kernel::uaccess::UserSlice;
+
+/// Reads the `int` argument of a setter.
+fn get_int(arg: usize) -> Result<i32> {
+    UserSlice::new(arg, 4).reader().read::<i32>()
+}
+
+/// Writes the `int` answer of a getter.
+fn put_int(arg: usize, val: i32) -> Result<isize> {
+    UserSlice::new(arg, 4).writer().write(&val)?;
+    Ok(0)
+}
+
+/// Dispatches one ioctl.
+pub(crate) fn ioctl(ofile: ArcBorrow<'_, OpenFile>, file: &File, cmd: u32, arg: usize) -> Result<isize> {
+    let dev = &ofile.dev;
+    let read_only = !file.is_rdwr();
+    match cmd {
+        SG_IO => return v3::sg_io(ofile, file, arg).map(|()| 0),
+        SG_SET_TIMEOUT => {
+            let mut val = i64::from(get_int(arg)?);
+            if val < 0 {
+                return Err(EIO);
+            }
+            let max = i64::from(i32::MAX) * time::user_hz() / time::hz();
+            if val >= max {
+                val = max.min(i64::from(i32::MAX));
+            }
+            let mut st = ofile.state.lock();
+            st.timeout_user = val as i32;
+            st.timeout = (val * time::hz() / time::user_hz()) as i32;
+            return Ok(0);
+        }
+        // The value is the return value, as sg has always done.
+        SG_GET_TIMEOUT => return Ok(ofile.state.lock().timeout_user as isize),
+        SG_SET_FORCE_LOW_DMA => return Ok(0),
+        SG_GET_LOW_DMA => return put_int(arg, 0),
+        SG_GET_SCSI_ID => {
+            if dev.is_detaching() {
+                return Err(ENODEV);
+            }
+            let s = &dev.sdev;
+            let id = SgScsiId {
+                host_no: s.host_no() as i32,
+                channel: s.channel() as i32,
+                scsi_id: s.id() as i32,
+                lun: s.lun() as i32,
+                scsi_type: s.device_type(),
+                h_cmd_per_lun: s.cmd_per_lun(),
+                d_queue_depth: s.queue_depth(),
+                unused: [0; 2],
+            };
+            UserSlice::new(arg, core::mem::size_of::<SgScsiId>()).writer().write(&id)?;
+            return Ok(0);
+        }
+        SG_GET_SG_TABLESIZE => return put_int(arg, ofile.sg_tablesize as i32),
+        SG_GET_RESERVED_SIZE => {
+            let len = ofile.state.lock().reserve.len() as i32;
+            return put_int(arg, len.min(max_sectors_bytes(dev)));
+        }
+        SG_GET_COMMAND_Q => return put_int(arg, ofile.inner.lock().cmd_q as i32),
+        SG_SET_COMMAND_Q => {
+            let val = get_int(arg)?;
+            ofile.inner.lock().cmd_q = val != 0;
+            return Ok(0);
+        }
+        SG_GET_KEEP_ORPHAN => return put_int(arg, ofile.inner.lock().keep_orphan as i32),
+        SG_GET_VERSION_NUM => return put_int(arg, SG_VERSION_NUM),
+        // sg no longer counts accesses; it answers 1 while attached.
+        SG_GET_ACCESS_COUNT => return put_int(arg, 1),
+        SG_EMULATED_HOST => {
+            if dev.is_detaching() {
+                return Err(ENODEV);
+            }
+            return put_int(arg, dev.sdev.emulated());
+        }
+        BLKSECTGET => return put_int(arg, max_sectors_bytes(dev)),
+        SCSI_IOCTL_SEND_COMMAND => {
+            if dev.is_detaching() {
+                return Err(ENODEV);
+            }
+            return dev.sdev.scsi_ioctl(file.can_write(), cmd, arg);
+        }
+        SCSI_IOCTL_GET_IDLUN | SCSI_IOCTL_GET_BUS_NUMBER | SCSI_IOCTL_PROBE_HOST
+        | SG_GET_TRANSFORM | SG_SCSI_RESET => {
+            if dev.is_detaching() {
+                return Err(ENODEV);
+            }
+        }
+        _ => {
+            if read_only {
+                return Err(EPERM);
+            }
+        }
+    }
+    let ndelay = file.is_nonblocking();
+    dev.sdev.ioctl_block_when_processing_errors(cmd, ndelay)?;
+    dev.sdev.scsi_ioctl(file.can_write(), cmd, arg)
+}

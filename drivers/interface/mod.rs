@@ -1,0 +1,8 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What user space sees: the file operations, sg's ioctls and the v3
+//! `SG_IO` protocol.
+
+pub(crate) mod fops;
+pub(crate) mod ioctl;
+pub(crate) mod v3;

@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The v3 protocol: `struct sg_io_hdr` requests and responses, and the
+//! blocking `SG_IO` built from them (sg's `sg_new_write`, `sg_common_write`,
+//! `sg_start_req` and `sg_new_read`).
+
+use crate::abstractions::block::{Bounce, Direction, ScsiRequest, MAX_CDB, SENSE_BUFFERSIZE};
+use crate::abstractions::file::File;
+use crate::abstractions::scsi::{cmd_allowed, read_sg_io_hdr, write_sg_io_hdr};
+use crate::abstractions::time;
+use crate::core::buffer::Buffer;
+use crate::core::file::OpenFile;
+use crate::core::request::{DataBuffer, Request, RequestIo, Stage};
+use crate::uapi::*;
+use kernel::prelude::*;
+use kernel::sync::{Arc, ArcBorrow};
+use kernel::uaccess::UserSlice;
+
+/// `ENOSYS`, for a header that is not v3.
+fn enosys() -> Error {
+    Error::from_errno(-(kernel::bindings::ENOSYS as i32))
+}
+
+/// `EMSGSIZE`, for a CDB of impossible length.
+fn emsgsize() -> Error {
+    Error::from_errno(-(kernel::bindings::EMSGSIZE as i32))
+}
+
+/// Peripheral type of scanners, which the command filter exempts.
+const TYPE_SCANNER: i32 = 0x06;
+
+/// Transfers of this size or more are refused.
+const MAX_DXFER_LEN: u32 = 256 << 20;
+
+/// Builds and starts the request described by the v3 header at `arg`.
+pub(crate) fn submit(
+    ofile: ArcBorrow<'_, OpenFile>,
+    file: &File,
+    arg: usize,
+    read_only: bool,
+    sg_io_owned: bool,
+) -> Result<Arc<Request>> {
+    let dev = &ofile.dev;
+    ofile.inner.lock().cmd_q = true;
+    let slot = ofile.reserve_slot()?;
+    let mut hdr = read_sg_io_hdr(arg)?;
+    let start_ms = time::now_ms();
+    if hdr.interface_id != i32::from(b'S') {
+        return Err(enosys());
+    }
+    if hdr.flags & SG_FLAG_MMAP_IO != 0 {
+        let st = ofile.state.lock();
+        if hdr.dxfer_len as usize > st.reserve.len() {
+            return Err(ENOMEM);
+        }
+        if hdr.flags & SG_FLAG_DIRECT_IO != 0 {
+            return Err(EINVAL);
+        }
+        if st.reserve_in_use {
+            return Err(EBUSY);
+        }
+    }
+    let timeout = time::ms_to_jiffies(hdr.timeout).min(i32::MAX as u64) as u32;
+    let cmd_len = usize::from(hdr.cmd_len);
+    if hdr.cmdp == 0 || !(6..=SG_MAX_CDB_SIZE).contains(&cmd_len) {
+        return Err(emsgsize());
+    }
+    let mut cdb = [0u8; SG_MAX_CDB_SIZE];
+    UserSlice::new(hdr.cmdp, cmd_len).reader().read_slice(&mut cdb[..cmd_len])?;
+    if read_only && dev.sdev.device_type() != TYPE_SCANNER && !cmd_allowed(&mut cdb, file.can_write()) {
+        return Err(EPERM);
+    }
+    hdr.status = 0;
+    hdr.masked_status = 0;
+    hdr.msg_status = 0;
+    hdr.info = 0;
+    hdr.host_status = 0;
+    hdr.driver_status = 0;
+    hdr.resid = 0;
+    if hdr.dxfer_len >= MAX_DXFER_LEN {
+        return Err(EINVAL);
+    }
+
+    let dir = if hdr.dxfer_direction == SG_DXFER_TO_DEV {
+        Direction::ToDevice
+    } else {
+        Direction::FromDevice
+    };
+    let mut rq = ScsiRequest::new(dev.sdev.queue(), dir)?;
+    if cmd_len > MAX_CDB {
+        return Err(EINVAL);
+    }
+    rq.set_cdb(&cdb[..cmd_len])?;
+    rq.set_retries(SG_DEFAULT_RETRIES);
+
+    let io = map_data(&ofile, &mut rq, &hdr, dir)?;
+    let req = Request::new(ofile.into(), hdr, cdb[0], start_ms, sg_io_owned, io)?;
+    if dev.is_detaching() {
+        let _ = req.retire();
+        return Err(ENODEV);
+    }
+    let at_head = hdr.flags & SG_FLAG_Q_AT_TAIL == 0;
+    ofile.insert(slot, req.clone());
+    rq.start::<Request>(req.clone(), timeout, at_head);
+    Ok(req)
+}
+
+/// Maps the request's data through the reserve buffer or pages of its own
+/// (indirect I/O).
+fn map_data(ofile: &OpenFile, rq: &mut ScsiRequest, hdr: &sg_io_hdr, dir: Direction) -> Result<RequestIo> {
+    let len = hdr.dxfer_len as usize;
+    if hdr.dxfer_len as i32 <= 0 || hdr.dxfer_direction == SG_DXFER_NONE {
+        return Ok(RequestIo {
+            mapping: None,
+            buffer: DataBuffer::None,
+        });
+    }
+    let copy_in_for_read = hdr.dxfer_direction == SG_DXFER_TO_FROM_DEV;
+    let mut st = ofile.state.lock();
+    if len <= st.reserve.len() && !st.reserve_in_use {
+        let bounce = Bounce {
+            pages: st.reserve.runs(),
+            copy_in_for_read,
+        };
+        let mapping = rq.map_user(Some(bounce), hdr.dxferp, hdr.dxfer_len, hdr.iovec_count, dir)?;
+        st.reserve_in_use = true;
+        return Ok(RequestIo {
+            mapping: Some(mapping),
+            buffer: DataBuffer::Reserve,
+        });
+    }
+    if hdr.flags & SG_FLAG_MMAP_IO != 0 {
+        return Err(if len > st.reserve.len() { ENOMEM } else { EBUSY });
+    }
+    drop(st);
+    let buf = Buffer::build(len, ofile.sg_tablesize as usize)?;
+    let bounce = Bounce {
+        pages: buf.runs(),
+        copy_in_for_read,
+    };
+    let mapping = rq.map_user(Some(bounce), hdr.dxferp, hdr.dxfer_len, hdr.iovec_count, dir)?;
+    Ok(RequestIo {
+        mapping: Some(mapping),
+        buffer: DataBuffer::Own(buf),
+    })
+}
+
+/// Writes the response of a completed request to the header at `arg` and
+/// retires it (sg's `sg_new_read`).
+pub(crate) fn respond(req: &Arc<Request>, arg: usize) -> Result {
+    let resp = req.response(&req.file.inner.lock());
+    let mut hdr = req.hdr;
+    hdr.status = resp.status;
+    hdr.masked_status = resp.masked_status;
+    hdr.msg_status = resp.msg_status;
+    hdr.host_status = resp.host_status;
+    hdr.driver_status = resp.driver_status;
+    hdr.resid = resp.resid;
+    hdr.duration = resp.duration;
+    hdr.sb_len_wr = 0;
+    let mut ret = Ok(());
+    if hdr.mx_sb_len > 0
+        && hdr.sbp != 0
+        && (resp.masked_status & CHECK_CONDITION_MASKED != 0 || resp.has_sense())
+    {
+        let max = SENSE_BUFFERSIZE.min(usize::from(hdr.mx_sb_len));
+        let len = (8 + usize::from(resp.sense[7])).min(max);
+        match UserSlice::new(hdr.sbp, len).writer().write_slice(&resp.sense[..len]) {
+            Ok(()) => {
+                hdr.driver_status = DRIVER_SENSE;
+                hdr.sb_len_wr = len as u8;
+            }
+            Err(e) => ret = Err(e),
+        }
+    }
+    if ret.is_ok() {
+        if hdr.masked_status != 0 || hdr.host_status != 0 || hdr.driver_status != 0 {
+            hdr.info |= SG_INFO_CHECK;
+        }
+        ret = write_sg_io_hdr(&hdr, arg);
+    }
+    let retired = req.retire();
+    ret.and(retired)
+}
+
+/// `SG_IO`: submit, wait, respond. An interrupted wait leaves the request
+/// behind as an orphan.
+pub(crate) fn sg_io(ofile: ArcBorrow<'_, OpenFile>, file: &File, arg: usize) -> Result {
+    let dev = &ofile.dev;
+    if dev.is_detaching() {
+        return Err(ENODEV);
+    }
+    if !dev.sdev.block_when_processing_errors() {
+        return Err(ENXIO);
+    }
+    let req = submit(ofile, file, arg, !file.is_rdwr(), true)?;
+    let mut inner = ofile.inner.lock();
+    while req.stage(&inner) == Stage::Active {
+        if ofile.read_wait.wait_interruptible(&mut inner) {
+            break;
+        }
+    }
+    if req.take_if_ready(&mut inner) {
+        drop(inner);
+        return respond(&req, arg);
+    }
+    req.set_orphan(&mut inner);
+    Err(ERESTARTSYS)
+}

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! rsg: the SCSI generic driver, in Rust.
+//!
+//! Layers, bottom up: [`bindings`] (the C shim), [`abstractions`] (safe
+//! wrappers, all of the driver's `unsafe`), [`core`] (devices, open files,
+//! requests, buffers) and [`interface`] (what user space sees).
+
+mod abstractions;
+mod bindings;
+mod core;
+mod interface;
+mod uapi;
+
+use crate::abstractions::chrdev::{Class, Region};
+use crate::abstractions::module;
+use crate::abstractions::scsi::{Interface, Registration, ScsiDevice};
+use crate::core::device::{Device, GLOBALS, MAX_DEVS};
+use kernel::c_str;
+use kernel::prelude::*;
+
+module! {
+    type: Rsg,
+    name: "rsg",
+    author: "The rsg authors",
+    description: "SCSI generic (sg) driver in Rust",
+    license: "GPL",
+}
+
+/// sg's char major.
+const SCSI_GENERIC_MAJOR: u32 = 21;
+
+/// The SCSI class interface: one rsg device per SCSI device.
+struct RsgInterface;
+
+impl Interface for RsgInterface {
+    fn add(sdev: ScsiDevice) -> Result {
+        Device::attach(sdev)
+    }
+
+    fn remove(sdev: &ScsiDevice) {
+        Device::detach(sdev);
+    }
+}
+
+/// The loaded module.
+struct Rsg {
+    _interface: Registration<RsgInterface>,
+    _region: Region,
+}
+
+impl kernel::Module for Rsg {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        let name = c_str!("rsg");
+        let region = match module::major() {
+            -1 => Region::new_fixed(SCSI_GENERIC_MAJOR, MAX_DEVS, name)
+                .or_else(|_| Region::new_dynamic(MAX_DEVS, name))?,
+            0 => Region::new_dynamic(MAX_DEVS, name)?,
+            major if major > 0 => Region::new_fixed(major as u32, MAX_DEVS, name)?,
+            _ => return Err(EINVAL),
+        };
+        {
+            let mut globals = GLOBALS.lock();
+            globals.major = region.major();
+            globals.class = Some(Class::new(c_str!("scsi_rsg"))?);
+        }
+        let interface = match Registration::new() {
+            Ok(interface) => interface,
+            Err(e) => {
+                Device::detach_all();
+                GLOBALS.lock().class = None;
+                return Err(e);
+            }
+        };
+        pr_info!("rsg 3.5.36 (sg v3 compatible), char major {}\n", region.major());
+        Ok(Rsg {
+            _interface: interface,
+            _region: region,
+        })
+    }
+}
+
+impl Drop for Rsg {
+    fn drop(&mut self) {
+        // The interface goes first (field order), detaching every device;
+        // then the class, then the region.
+        Device::detach_all();
+        GLOBALS.lock().class = None;
+    }
+}

@@ -1,0 +1,136 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Device removal and addition: an rsg node and its class device follow the
+# SCSI device, an fd held across removal gets ENODEV, and rescans and new
+# hosts get nodes. sg is checked alongside as the reference.
+#
+# RSG_HCTL names the LU (default: the first SCSI device). With
+# RSG_SELF_TEST=1 only sg is checked.
+cd "$(dirname "$0")" || exit 1
+. ./tap.sh
+. ../../tools/vm/guest.sh
+
+out=$(pwd)/out
+hctl=${RSG_HCTL:-$(ls /sys/class/scsi_device | head -n1)}
+host=${hctl%%:*}
+drivers="sg rsg"
+[ "${RSG_SELF_TEST:-0}" = 1 ] && drivers=sg
+tmp=$(mktemp -d)
+pids=
+trap 'for p in $pids; do kill $p 2>/dev/null; done; rm -rf "$tmp"' EXIT
+
+tap_begin
+[ "${RSG_SELF_TEST:-0}" = 1 ] && echo "# self-test: rsg parts skipped"
+
+class_of() {
+	if [ "$1" = rsg ]; then echo scsi_rsg; else echo scsi_generic; fi
+}
+
+# present DRIVER HCTL: DRIVER has a node for HCTL, a class device, and the
+# class device's parent is the scsi_device.
+present() {
+	local node cls name
+	node=$(node_of "$2" "$1") || return 1
+	[ -n "$node" ] && [ -c "$node" ] || return 1
+	cls=$(class_of "$1")
+	name=${node#/dev/}
+	[ -e "/sys/class/$cls/$name" ] || return 1
+	[ "$(readlink -f "/sys/class/$cls/$name/device")" = \
+	  "$(readlink -f "/sys/class/scsi_device/$2/device")" ]
+}
+
+# hold_ok FILE: the sg_hold report of a working fd.
+hold_ok() {
+	printf '%s\n' open "SG_IO 0" "SG_GET_SCSI_ID 0" "SG_EMULATED_HOST 0" \
+		"SCSI_IOCTL_GET_IDLUN 0" "SG_GET_VERSION_NUM 0" "close 0"
+}
+
+# What sg does on an fd whose device went away: ENODEV (19) for commands
+# and device ioctls, while fd-local ones and close still work.
+hold_gone() {
+	printf '%s\n' open "SG_IO 19" "SG_GET_SCSI_ID 19" "SG_EMULATED_HOST 19" \
+		"SCSI_IOCTL_GET_IDLUN 19" "SG_GET_VERSION_NUM 0" "close 0"
+}
+
+wait_line() {
+	grep -qx "$2" "$1"
+}
+
+# 1. Removal of the LU with the nodes held open.
+declare -A node name
+for d in $drivers; do
+	if present $d "$hctl"; then
+		ok "$d: node and class device for $hctl"
+	else
+		not_ok "$d: node and class device for $hctl"
+	fi
+	node[$d]=$(node_of "$hctl" $d)
+	name[$d]=${node[$d]#/dev/}
+	"$out/sg_hold" -w "${node[$d]}" > "$tmp/hold.$d" 2>&1 &
+	pids="$pids $!"
+	eval "pid_$d=$!"
+	check "$d: fd held open" wait_for 5 wait_line "$tmp/hold.$d" open
+done
+
+echo 1 > "/sys/class/scsi_device/$hctl/device/delete"
+check "$hctl deleted" wait_for 5 gone "/sys/class/scsi_device/$hctl"
+for d in $drivers; do
+	check "$d: ${node[$d]} removed" wait_for 5 gone "${node[$d]}"
+	check "$d: class device ${name[$d]} removed" \
+		wait_for 5 gone "/sys/class/$(class_of $d)/${name[$d]}"
+done
+for d in $drivers; do
+	eval "p=\$pid_$d"
+	kill -USR1 "$p"
+	wait "$p"
+	check_eq "$d: held fd after removal" "$(hold_gone)" "$(cat "$tmp/hold.$d")"
+done
+if [ "$drivers" = "sg rsg" ]; then
+	check "rsg: held fd behaves as sg's" cmp -s "$tmp/hold.sg" "$tmp/hold.rsg"
+fi
+
+# 2. A rescan brings the LU and its nodes back.
+echo '- - -' > "/sys/class/scsi_host/host$host/scan"
+check "$hctl back after rescan" wait_for 5 test -e "/sys/class/scsi_device/$hctl"
+for d in $drivers; do
+	check "$d: node and class device after rescan" \
+		wait_for 5 present $d "$hctl"
+	n=$(node_of "$hctl" $d)
+	check_eq "$d: new node works" "$(hold_ok)" "$("$out/sg_hold" "$n" 2>&1)"
+done
+
+# 3. A new scsi_debug host gets nodes; removing it takes them away.
+adder=/sys/bus/pseudo/drivers/scsi_debug/add_host
+before=$(ls /sys/class/scsi_host)
+new_host() {
+	comm -13 <(echo "$before") <(ls /sys/class/scsi_host) | head -n1
+}
+echo 1 > $adder
+check "scsi_debug host added" wait_for 5 test -n "$(new_host)"
+nh=$(new_host)
+nh=${nh#host}
+nhctl=$nh:0:0:0
+check "$nhctl appeared" wait_for 5 test -e "/sys/class/scsi_device/$nhctl"
+for d in $drivers; do
+	check "$d: node and class device for $nhctl" wait_for 5 present $d "$nhctl"
+	node[$d]=$(node_of "$nhctl" $d)
+	name[$d]=${node[$d]#/dev/}
+	check_eq "$d: node of $nhctl works" "$(hold_ok)" \
+		"$("$out/sg_hold" "${node[$d]}" 2>&1)"
+done
+if [ "$drivers" = "sg rsg" ]; then
+	sg_inq "${node[sg]}" > "$tmp/inq.sg" 2>&1
+	sg_inq "${node[rsg]}" > "$tmp/inq.rsg" 2>&1
+	check "rsg: sg_inq on $nhctl as through sg" cmp -s "$tmp/inq.sg" "$tmp/inq.rsg"
+fi
+
+echo -1 > $adder
+check "scsi_debug host removed" wait_for 5 gone "/sys/class/scsi_host/host$nh"
+for d in $drivers; do
+	check "$d: ${node[$d]} removed with its host" wait_for 5 gone "${node[$d]}"
+	check "$d: class device ${name[$d]} removed with its host" \
+		wait_for 5 gone "/sys/class/$(class_of $d)/${name[$d]}"
+done
+check "$hctl still there" present sg "$hctl"
+
+tap_end

@@ -1,0 +1,51 @@
+# Helpers sourced by every command run inside the test VM.
+
+# init.sh covers /root, /tmp and others with tmpfs, hiding a kernel tree that
+# lives there on the host; a non-recursive bind of / still shows it.
+kmod_path() {
+	local k=$RSG_KERNEL
+	if [ ! -e "$k/$1" ]; then
+		mkdir -p /run/hostroot
+		mountpoint -q /run/hostroot || mount --bind / /run/hostroot
+		k=/run/hostroot$k
+	fi
+	echo "$k/$1"
+}
+
+# load_scsi_debug [PARAM=VALUE...]: insert scsi_debug with test-friendly
+# defaults (a 256 MiB store, no disk driver) and wait for its devices.
+load_scsi_debug() {
+	insmod "$(kmod_path drivers/scsi/scsi_debug.ko)" dev_size_mb=256 "$@" || return 1
+	udev_settle
+}
+
+# load_sg: insert the C sg driver, for comparisons.
+load_sg() {
+	insmod "$(kmod_path drivers/scsi/sg.ko)" || return 1
+	udev_settle
+}
+
+# load_rsg [PARAM=VALUE...]: insert rsg from build/.
+load_rsg() {
+	insmod build/rsg.ko "$@" || return 1
+	udev_settle
+}
+
+# Devices appear through devtmpfs; give the kernel a moment to finish probing.
+udev_settle() {
+	local i
+	for i in $(seq 1 50); do
+		[ -z "$(ls /sys/bus/scsi/devices 2>/dev/null)" ] || break
+		sleep 0.1
+	done
+	sleep 0.2
+}
+
+# node_of H:C:T:L DRIVER: the /dev node of DRIVER ("sg" or "rsg") for that LU.
+node_of() {
+	local cls=scsi_generic
+	[ "$2" = rsg ] && cls=scsi_rsg
+	local n
+	n=$(ls "/sys/class/scsi_device/$1/device/$cls" 2>/dev/null | head -n1)
+	[ -n "$n" ] && echo "/dev/$n"
+}

@@ -1,0 +1,27 @@
+#!/bin/bash
+# PID 1 inside the test VM: mount what a test needs, run the command handed
+# over by run.sh, save its output and the kernel log, and reboot (QEMU exits).
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+for d in /tmp /run /var/tmp /root /var/log; do mount -t tmpfs tmpfs "$d"; done
+mkdir -p /run/out
+mount -t 9p -o trans=virtio,version=9p2000.L rsgout /run/out
+
+repo=$(cat /run/out/repo)
+export RSG_KERNEL=$(cat /run/out/kernel)
+export HOME=/root TMPDIR=/tmp
+cd "$repo" || exit 1
+echo 0 > /proc/sys/kernel/printk_ratelimit 2>/dev/null
+bash -c "source tools/vm/guest.sh; $(cat /run/out/cmd)" > /run/out/output 2>&1 < /dev/null
+status=$?
+dmesg > /run/out/dmesg
+echo $status > /run/out/status
+sync
+umount /run/out
+echo b > /proc/sysrq-trigger
+sleep 10

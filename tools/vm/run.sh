@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Boot the test kernel in QEMU on the host's own root filesystem (9p, read-only)
+# and run one shell command inside it.
+#
+# usage: tools/vm/run.sh [--kernel DIR] [--timeout SEC] [--kvm] [--mem MB]
+#                        [--console FILE] -- COMMAND...
+#
+# COMMAND runs under bash in the repository root, as root, with
+# RSG_KERNEL set to the kernel build directory and tools/vm/guest.sh sourced.
+# Its output is printed; the exit status is COMMAND's. The run fails (status
+# 125) when the kernel log shows a BUG, WARNING, Oops, KASAN, lockdep or
+# hung-task report, and 124 when the VM does not finish in time.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+kernel=$repo/build/kernel
+timeout=600
+accel=tcg
+mem=2048
+console=
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--kernel) kernel=$2; shift 2 ;;
+	--timeout) timeout=$2; shift 2 ;;
+	--kvm) accel=kvm; shift ;;
+	--mem) mem=$2; shift 2 ;;
+	--console) console=$2; shift 2 ;;
+	--) shift; break ;;
+	*) break ;;
+	esac
+done
+[ $# -gt 0 ] || { echo "usage: $0 [options] -- COMMAND..." >&2; exit 2; }
+kernel=$(realpath "$kernel")
+image=$kernel/arch/x86/boot/bzImage
+[ -f "$image" ] || { echo "vm: no kernel image at $image (run make kernel)" >&2; exit 2; }
+
+out=$(mktemp -d "${TMPDIR:-/tmp}/rsg-vm.XXXXXX")
+trap 'rm -rf "$out"' EXIT
+printf '%s\n' "$*" > "$out/cmd"
+printf '%s\n' "$repo" > "$out/repo"
+printf '%s\n' "$kernel" > "$out/kernel"
+[ -n "$console" ] || console=$out/console
+
+set +e
+timeout --foreground -k 5 "$timeout" qemu-system-x86_64 \
+	-accel "$accel" -cpu max -smp 2 -m "$mem" \
+	-nographic -no-reboot -nodefaults \
+	-serial "file:$console" \
+	-kernel "$image" \
+	-append "console=ttyS0 root=/dev/root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=262144 ro init=$repo/tools/vm/init.sh panic=-1 oops=panic hung_task_panic=0 rsg.out=rsgout loglevel=4" \
+	-fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap \
+	-device virtio-9p-pci,fsdev=root,mount_tag=/dev/root \
+	-fsdev local,id=out,path="$out",security_model=none \
+	-device virtio-9p-pci,fsdev=out,mount_tag=rsgout \
+	</dev/null >"$out/qemu.log" 2>&1
+qrc=$?
+set -e
+
+[ -f "$out/output" ] && cat "$out/output"
+if [ $qrc -eq 124 ] || [ $qrc -eq 137 ]; then
+	echo "vm: timed out after ${timeout}s; console tail:" >&2
+	tail -n 40 "$console" >&2
+	exit 124
+fi
+if [ ! -f "$out/status" ]; then
+	echo "vm: the guest did not finish (qemu status $qrc); console tail:" >&2
+	tail -n 40 "$console" >&2
+	cat "$out/qemu.log" >&2
+	exit 125
+fi
+# A splat anywhere in the kernel log fails the run.
+log=$out/dmesg
+[ -f "$log" ] || log=$console
+if grep -E -n 'BUG:|WARNING:|Oops|KASAN|kernel BUG|possible circular locking|possible recursive locking|inconsistent lock state|lockdep|blocked for more than|hung_task|general protection fault|Kernel panic|UBSAN|refcount_t:|list_add corruption|list_del corruption' "$log" >&2; then
+	echo "vm: kernel log shows a splat; see above" >&2
+	[ -n "${RSG_VM_LOG:-}" ] && cp "$log" "$RSG_VM_LOG"
+	exit 125
+fi
+[ -n "${RSG_VM_LOG:-}" ] && cp "$log" "$RSG_VM_LOG"
+exit "$(cat "$out/status")"
