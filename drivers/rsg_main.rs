@@ -72,7 +72,10 @@ impl kernel::Module for Rsg {
                 return Err(e);
             }
         };
-        pr_info!("rsg 3.5.36 (sg v3 compatible), char major {}\n", region.major());
+        pr_info!(
+            "rsg 3.5.36 (sg v3 compatible), char major {}\n",
+            region.major()
+        );
         Ok(Rsg {
             _interface: interface,
             _region: region,

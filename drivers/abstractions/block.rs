@@ -96,7 +96,8 @@ impl ScsiRequest {
             Direction::FromDevice => bindings::req_op_REQ_OP_DRV_IN,
         };
         // SAFETY: `queue` is live; the result is a request or an ERR_PTR.
-        let rq = kernel::error::from_err_ptr(unsafe { shim::scsi_alloc_request(queue.raw(), op, 0) })?;
+        let rq =
+            kernel::error::from_err_ptr(unsafe { shim::scsi_alloc_request(queue.raw(), op, 0) })?;
         NonNull::new(rq).map(|rq| Self { rq }).ok_or(ENOMEM)
     }
 
@@ -143,10 +144,9 @@ impl ScsiRequest {
             Direction::ToDevice => bindings::ITER_SOURCE,
             Direction::FromDevice => bindings::ITER_DEST,
         };
-        // SAFETY: The request is ours and unstarted. `md` (if any) describes
-        // pages the caller keeps alive until the mapping is undone, which
-        // `UserMapping` ties to the request's life in the driver. The user
-        // range is validated by the block layer.
+        // SAFETY: The request is ours and unstarted; `md` (if any) describes
+        // pages the caller keeps alive until `UserMapping` is undone; the
+        // block layer validates the user range itself.
         to_result(unsafe {
             bindings::blk_rq_map_user_io(
                 self.rq.as_ptr(),

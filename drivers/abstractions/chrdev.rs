@@ -9,8 +9,8 @@ use super::file::{FileOperations, OperationsVtable};
 use crate::bindings as shim;
 use core::ptr::NonNull;
 use kernel::bindings;
-use kernel::error::{from_err_ptr, to_result};
 use kernel::c_str;
+use kernel::error::{from_err_ptr, to_result};
 use kernel::prelude::*;
 use kernel::str::CStr;
 
@@ -50,7 +50,9 @@ impl Region {
     pub(crate) fn new_dynamic(count: u32, name: &'static CStr) -> Result<Self> {
         let mut base = 0;
         // SAFETY: `base` is a valid out-pointer; `name` is static.
-        to_result(unsafe { bindings::alloc_chrdev_region(&mut base, 0, count, name.as_char_ptr()) })?;
+        to_result(unsafe {
+            bindings::alloc_chrdev_region(&mut base, 0, count, name.as_char_ptr())
+        })?;
         Ok(Self { base, count })
     }
 
@@ -89,7 +91,13 @@ impl Cdev {
         let cdev = NonNull::new(unsafe { shim::cdev_alloc() }).ok_or(ENOMEM)?;
         // SAFETY: `cdev` is a fresh cdev not yet visible to anyone; the
         // operations table is static and the module outlives the cdev.
-        unsafe { shim::rsg_cdev_set_ops(cdev.as_ptr(), OperationsVtable::<T>::build(), module.as_ptr()) };
+        unsafe {
+            shim::rsg_cdev_set_ops(
+                cdev.as_ptr(),
+                OperationsVtable::<T>::build(),
+                module.as_ptr(),
+            )
+        };
         // SAFETY: `cdev` is initialised; on failure the kobject reference
         // from `cdev_alloc()` is dropped with `kobject_put()`.
         let ret = unsafe { shim::cdev_add(cdev.as_ptr(), devt, 1) };
@@ -130,7 +138,9 @@ impl Class {
     pub(crate) fn new(name: &'static CStr) -> Result<Self> {
         // SAFETY: `name` is static, as the class keeps the pointer.
         let class = from_err_ptr(unsafe { bindings::class_create(name.as_char_ptr()) })?;
-        NonNull::new(class).map(|class| Self { class }).ok_or(ENOMEM)
+        NonNull::new(class)
+            .map(|class| Self { class })
+            .ok_or(ENOMEM)
     }
 }
 
@@ -189,7 +199,11 @@ impl ClassDevice {
         // SAFETY: Both kobjects are live; failure only loses the link, as
         // for sg.
         let linked = unsafe {
-            bindings::sysfs_create_link(&mut (*parent.as_ptr()).kobj, &mut (*dev).kobj, link.as_char_ptr())
+            bindings::sysfs_create_link(
+                &mut (*parent.as_ptr()).kobj,
+                &mut (*dev).kobj,
+                link.as_char_ptr(),
+            )
         } == 0;
         Ok(Self {
             class: class.class,
@@ -205,7 +219,12 @@ impl Drop for ClassDevice {
     fn drop(&mut self) {
         if self.linked {
             // SAFETY: We made the link (type invariant); the parent is live.
-            unsafe { bindings::sysfs_remove_link(&mut (*self.parent.as_ptr()).kobj, self.link.as_char_ptr()) };
+            unsafe {
+                bindings::sysfs_remove_link(
+                    &mut (*self.parent.as_ptr()).kobj,
+                    self.link.as_char_ptr(),
+                )
+            };
         }
         // SAFETY: The device was created in this class with this number.
         unsafe { bindings::device_destroy(self.class.as_ptr(), self.devt) };

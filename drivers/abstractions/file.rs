@@ -119,10 +119,22 @@ impl<T: FileOperations> OperationsVtable<T> {
     const VTABLE: bindings::file_operations = bindings::file_operations {
         open: Some(Self::open),
         release: Some(Self::release),
-        unlocked_ioctl: if T::HAS_IOCTL { Some(Self::ioctl) } else { None },
-        compat_ioctl: if T::HAS_IOCTL { Some(bindings::compat_ptr_ioctl) } else { None },
+        unlocked_ioctl: if T::HAS_IOCTL {
+            Some(Self::ioctl)
+        } else {
+            None
+        },
+        compat_ioctl: if T::HAS_IOCTL {
+            Some(bindings::compat_ptr_ioctl)
+        } else {
+            None
+        },
         read: if T::HAS_READ { Some(Self::read) } else { None },
-        write: if T::HAS_WRITE { Some(Self::write) } else { None },
+        write: if T::HAS_WRITE {
+            Some(Self::write)
+        } else {
+            None
+        },
         // SAFETY: All-zero is a valid `file_operations`: every other member
         // is an optional callback or the owner, which `Cdev` sets.
         ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }

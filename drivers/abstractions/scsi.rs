@@ -172,7 +172,8 @@ impl ScsiDevice {
     pub(crate) fn scsi_ioctl(&self, open_for_write: bool, cmd: u32, arg: usize) -> Result<isize> {
         // SAFETY: `sdev` is live; `arg` is a user pointer the mid-layer
         // checks itself.
-        let ret = unsafe { shim::scsi_ioctl(self.raw(), open_for_write, cmd as i32, arg as *mut _) };
+        let ret =
+            unsafe { shim::scsi_ioctl(self.raw(), open_for_write, cmd as i32, arg as *mut _) };
         if ret < 0 {
             Err(Error::from_errno(ret))
         } else {
@@ -305,7 +306,6 @@ impl<T: Interface> Drop for Registration<T> {
         unsafe { bindings::class_interface_unregister(self.intf.get()) };
     }
 }
-
 
 /// Reads a v3 header from user memory, converting a 32-bit caller's.
 pub(crate) fn read_sg_io_hdr(arg: usize) -> Result<crate::uapi::sg_io_hdr> {

@@ -58,8 +58,11 @@ unsafe impl Backend for SpinLockIrqBackend {
     }
 }
 
-/// Data behind the driver's one statically allocated mutex
-/// (`rsg_table_mutex` in the C shim), usable before any allocation exists.
+/// Data behind the statically allocated mutex of the C shim
+/// (`rsg_table_mutex`), usable before any allocation exists.
+///
+/// Every instance shares that one mutex: locking two instances at once
+/// deadlocks, so the driver keeps a single one.
 ///
 /// # Invariants
 ///
@@ -74,11 +77,7 @@ unsafe impl<T: Send> Sync for GlobalMutex<T> {}
 
 impl<T> GlobalMutex<T> {
     /// Wraps `data`.
-    ///
-    /// # Safety
-    ///
-    /// At most one `GlobalMutex` may exist, since all share the one C mutex.
-    pub(crate) const unsafe fn new(data: T) -> Self {
+    pub(crate) const fn new(data: T) -> Self {
         Self {
             data: UnsafeCell::new(data),
         }

@@ -12,9 +12,9 @@ use crate::interface::fops::RsgFile;
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::bindings::{O_ACCMODE, O_EXCL, O_NONBLOCK, O_RDONLY};
 use kernel::prelude::*;
-use kernel::{c_str, fmt};
 use kernel::str::CString;
 use kernel::sync::{new_condvar, new_mutex, Arc, CondVar, Mutex};
+use kernel::{c_str, fmt};
 
 /// Minors rsg hands out, as sg: all of them.
 pub(crate) const MAX_DEVS: u32 = 1 << crate::abstractions::chrdev::MINOR_BITS;
@@ -27,14 +27,12 @@ pub(crate) struct Globals {
     devices: KVec<Option<Arc<Device>>>,
 }
 
-// SAFETY: This is the only `GlobalMutex`.
-pub(crate) static GLOBALS: GlobalMutex<Globals> = unsafe {
-    GlobalMutex::new(Globals {
-        major: 0,
-        class: None,
-        devices: KVec::new(),
-    })
-};
+/// The driver's one [`GlobalMutex`].
+pub(crate) static GLOBALS: GlobalMutex<Globals> = GlobalMutex::new(Globals {
+    major: 0,
+    class: None,
+    devices: KVec::new(),
+});
 
 impl Globals {
     /// The device with minor `index`.
@@ -44,7 +42,10 @@ impl Globals {
 
     /// One past the highest minor in use (sg's `sg_last_dev`).
     pub(crate) fn last(&self) -> usize {
-        self.devices.iter().rposition(|d| d.is_some()).map_or(0, |i| i + 1)
+        self.devices
+            .iter()
+            .rposition(|d| d.is_some())
+            .map_or(0, |i| i + 1)
     }
 
     fn insert(&mut self, dev: Arc<Device>) -> Result {
@@ -57,7 +58,11 @@ impl Globals {
     }
 
     fn free_index(&self) -> Result<u32> {
-        let index = self.devices.iter().position(|d| d.is_none()).unwrap_or(self.devices.len());
+        let index = self
+            .devices
+            .iter()
+            .position(|d| d.is_none())
+            .unwrap_or(self.devices.len());
         if index as u32 >= MAX_DEVS {
             return Err(ENODEV);
         }
@@ -140,7 +145,10 @@ impl Device {
     pub(crate) fn detach(sdev: &ScsiDevice) {
         let dev = {
             let mut globals = GLOBALS.lock();
-            let Some(slot) = globals.devices.iter_mut().find(|d| d.as_ref().is_some_and(|d| d.sdev.is(sdev)))
+            let Some(slot) = globals
+                .devices
+                .iter_mut()
+                .find(|d| d.as_ref().is_some_and(|d| d.sdev.is(sdev)))
             else {
                 return;
             };

@@ -24,7 +24,12 @@ fn put_int(arg: usize, val: i32) -> Result<isize> {
 }
 
 /// Dispatches one ioctl.
-pub(crate) fn ioctl(ofile: ArcBorrow<'_, OpenFile>, file: &File, cmd: u32, arg: usize) -> Result<isize> {
+pub(crate) fn ioctl(
+    ofile: ArcBorrow<'_, OpenFile>,
+    file: &File,
+    cmd: u32,
+    arg: usize,
+) -> Result<isize> {
     let dev = &ofile.dev;
     let read_only = !file.is_rdwr();
     match cmd {
@@ -62,7 +67,9 @@ pub(crate) fn ioctl(ofile: ArcBorrow<'_, OpenFile>, file: &File, cmd: u32, arg: 
                 d_queue_depth: s.queue_depth(),
                 unused: [0; 2],
             };
-            UserSlice::new(arg, core::mem::size_of::<SgScsiId>()).writer().write(&id)?;
+            UserSlice::new(arg, core::mem::size_of::<SgScsiId>())
+                .writer()
+                .write(&id)?;
             return Ok(0);
         }
         SG_GET_SG_TABLESIZE => return put_int(arg, ofile.sg_tablesize as i32),
@@ -93,8 +100,11 @@ pub(crate) fn ioctl(ofile: ArcBorrow<'_, OpenFile>, file: &File, cmd: u32, arg: 
             }
             return dev.sdev.scsi_ioctl(file.can_write(), cmd, arg);
         }
-        SCSI_IOCTL_GET_IDLUN | SCSI_IOCTL_GET_BUS_NUMBER | SCSI_IOCTL_PROBE_HOST
-        | SG_GET_TRANSFORM | SG_SCSI_RESET => {
+        SCSI_IOCTL_GET_IDLUN
+        | SCSI_IOCTL_GET_BUS_NUMBER
+        | SCSI_IOCTL_PROBE_HOST
+        | SG_GET_TRANSFORM
+        | SG_SCSI_RESET => {
             if dev.is_detaching() {
                 return Err(ENODEV);
             }

@@ -66,8 +66,13 @@ pub(crate) fn submit(
         return Err(emsgsize());
     }
     let mut cdb = [0u8; SG_MAX_CDB_SIZE];
-    UserSlice::new(hdr.cmdp, cmd_len).reader().read_slice(&mut cdb[..cmd_len])?;
-    if read_only && dev.sdev.device_type() != TYPE_SCANNER && !cmd_allowed(&mut cdb, file.can_write()) {
+    UserSlice::new(hdr.cmdp, cmd_len)
+        .reader()
+        .read_slice(&mut cdb[..cmd_len])?;
+    if read_only
+        && dev.sdev.device_type() != TYPE_SCANNER
+        && !cmd_allowed(&mut cdb, file.can_write())
+    {
         return Err(EPERM);
     }
     hdr.status = 0;
@@ -107,7 +112,12 @@ pub(crate) fn submit(
 
 /// Maps the request's data through the reserve buffer or pages of its own
 /// (indirect I/O).
-fn map_data(ofile: &OpenFile, rq: &mut ScsiRequest, hdr: &sg_io_hdr, dir: Direction) -> Result<RequestIo> {
+fn map_data(
+    ofile: &OpenFile,
+    rq: &mut ScsiRequest,
+    hdr: &sg_io_hdr,
+    dir: Direction,
+) -> Result<RequestIo> {
     let len = hdr.dxfer_len as usize;
     if hdr.dxfer_len as i32 <= 0 || hdr.dxfer_direction == SG_DXFER_NONE {
         return Ok(RequestIo {
@@ -122,7 +132,13 @@ fn map_data(ofile: &OpenFile, rq: &mut ScsiRequest, hdr: &sg_io_hdr, dir: Direct
             pages: st.reserve.runs(),
             copy_in_for_read,
         };
-        let mapping = rq.map_user(Some(bounce), hdr.dxferp, hdr.dxfer_len, hdr.iovec_count, dir)?;
+        let mapping = rq.map_user(
+            Some(bounce),
+            hdr.dxferp,
+            hdr.dxfer_len,
+            hdr.iovec_count,
+            dir,
+        )?;
         st.reserve_in_use = true;
         return Ok(RequestIo {
             mapping: Some(mapping),
@@ -130,7 +146,11 @@ fn map_data(ofile: &OpenFile, rq: &mut ScsiRequest, hdr: &sg_io_hdr, dir: Direct
         });
     }
     if hdr.flags & SG_FLAG_MMAP_IO != 0 {
-        return Err(if len > st.reserve.len() { ENOMEM } else { EBUSY });
+        return Err(if len > st.reserve.len() {
+            ENOMEM
+        } else {
+            EBUSY
+        });
     }
     drop(st);
     let buf = Buffer::build(len, ofile.sg_tablesize as usize)?;
@@ -138,7 +158,13 @@ fn map_data(ofile: &OpenFile, rq: &mut ScsiRequest, hdr: &sg_io_hdr, dir: Direct
         pages: buf.runs(),
         copy_in_for_read,
     };
-    let mapping = rq.map_user(Some(bounce), hdr.dxferp, hdr.dxfer_len, hdr.iovec_count, dir)?;
+    let mapping = rq.map_user(
+        Some(bounce),
+        hdr.dxferp,
+        hdr.dxfer_len,
+        hdr.iovec_count,
+        dir,
+    )?;
     Ok(RequestIo {
         mapping: Some(mapping),
         buffer: DataBuffer::Own(buf),
@@ -165,7 +191,10 @@ pub(crate) fn respond(req: &Arc<Request>, arg: usize) -> Result {
     {
         let max = SENSE_BUFFERSIZE.min(usize::from(hdr.mx_sb_len));
         let len = (8 + usize::from(resp.sense[7])).min(max);
-        match UserSlice::new(hdr.sbp, len).writer().write_slice(&resp.sense[..len]) {
+        match UserSlice::new(hdr.sbp, len)
+            .writer()
+            .write_slice(&resp.sense[..len])
+        {
             Ok(()) => {
                 hdr.driver_status = DRIVER_SENSE;
                 hdr.sb_len_wr = len as u8;

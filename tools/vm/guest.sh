@@ -1,5 +1,8 @@
 # Helpers sourced by every command run inside the test VM.
 
+# devtmpfs has no /dev/fd, which bash's <(...) needs.
+[ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd 2>/dev/null
+
 # init.sh covers /root, /tmp and others with tmpfs, hiding a kernel tree that
 # lives there on the host; a non-recursive bind of / still shows it.
 kmod_path() {

@@ -47,7 +47,7 @@ timeout --foreground -k 5 "$timeout" qemu-system-x86_64 \
 	-nographic -no-reboot -nodefaults \
 	-serial "file:$console" \
 	-kernel "$image" \
-	-append "console=ttyS0 root=/dev/root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=262144 ro init=$repo/tools/vm/init.sh panic=-1 oops=panic hung_task_panic=0 rsg.out=rsgout loglevel=4" \
+	-append "console=ttyS0 root=/dev/root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=262144 ro init=$repo/tools/vm/init.sh panic=-1 oops=panic loglevel=4" \
 	-fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap \
 	-device virtio-9p-pci,fsdev=root,mount_tag=/dev/root \
 	-fsdev local,id=out,path="$out",security_model=none \
@@ -71,7 +71,7 @@ fi
 # A splat anywhere in the kernel log fails the run.
 log=$out/dmesg
 [ -f "$log" ] || log=$console
-if grep -E -n 'BUG:|WARNING:|Oops|KASAN|kernel BUG|possible circular locking|possible recursive locking|inconsistent lock state|lockdep|blocked for more than|hung_task|general protection fault|Kernel panic|UBSAN|refcount_t:|list_add corruption|list_del corruption' "$log" >&2; then
+if grep -v -E 'Command line:' "$log" | grep -E -n 'BUG:|WARNING:|Oops|KASAN|kernel BUG|possible circular locking|possible recursive locking|inconsistent lock state|lockdep|blocked for more than|hung_task|general protection fault|Kernel panic|UBSAN|refcount_t:|list_add corruption|list_del corruption' >&2; then
 	echo "vm: kernel log shows a splat; see above" >&2
 	[ -n "${RSG_VM_LOG:-}" ] && cp "$log" "$RSG_VM_LOG"
 	exit 125

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# `make check`: host-side checks, then the VM suites. Prints one TAP-style
+# line per check and ends with "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+passed=0
+failed=0
+log=build/check
+mkdir -p "$log"
+
+result() { # name status
+	if [ "$2" -eq 0 ]; then
+		passed=$((passed + 1)); echo "ok - $1"
+	else
+		failed=$((failed + 1)); echo "not ok - $1"
+	fi
+}
+
+# Host checks: formatting, lints, C style, the house rules on unsafe.
+make -s rustfmtcheck > "$log/rustfmt.log" 2>&1
+result "rustfmt" $?
+make -s clippy > "$log/clippy.log" 2>&1 && ! grep -E '^(warning|error)' "$log/clippy.log"
+result "clippy (no warnings)" $?
+make -s checkpatch > "$log/checkpatch.log" 2>&1
+result "checkpatch on the C shim" $?
+tools/check-unsafe.sh > "$log/unsafe.log" 2>&1
+result "every unsafe block has a SAFETY comment" $?
+
+# VM suites: each prints TAP; count its ok/not ok lines.
+run_suite() { # name command
+	local out=$log/$1.log
+	tools/vm/run.sh --timeout "${RSG_VM_TIMEOUT:-900}" -- "$2" > "$out" 2>&1
+	local rc=$?
+	local p f
+	p=$(grep -cE '^ *ok ' "$out")
+	f=$(grep -cE '^ *not ok ' "$out")
+	grep -E '^ *(not )?ok ' "$out" | sed "s/^/[$1] /"
+	passed=$((passed + p))
+	failed=$((failed + f))
+	if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
+		# A crash, timeout or kernel splat with no failing test still fails.
+		failed=$((failed + 1))
+		echo "not ok - $1: VM run failed (status $rc)"
+		tail -n 30 "$out"
+	fi
+}
+
+run_suite selftests "selftests/rsg/run.sh"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
