@@ -94,7 +94,7 @@ impl Cdev {
         unsafe {
             shim::rsg_cdev_set_ops(
                 cdev.as_ptr(),
-                OperationsVtable::<T>::build(),
+                (OperationsVtable::<T>::build() as *const bindings::file_operations).cast(),
                 module.as_ptr(),
             )
         };

@@ -26,12 +26,11 @@
 
 #include "rsg_shim.h"
 
-static_assert(RSG_SENSE_BUFFERSIZE == SCSI_SENSE_BUFFERSIZE);
-static_assert(RSG_MAX_CDB == sizeof_field(struct scsi_cmnd, cmnd));
+static_assert(SCSI_SENSE_BUFFERSIZE == RSG_SENSE_BUFFERSIZE);
+static_assert(sizeof_field(struct scsi_cmnd, cmnd) == RSG_MAX_CDB);
 static_assert(sizeof(struct sg_io_hdr) == 88);
 
-void rsg_cdev_set_ops(struct cdev *cdev, const struct file_operations *fops,
-		      struct module *owner)
+void rsg_cdev_set_ops(struct cdev *cdev, const void *fops, struct module *owner)
 {
 	cdev->ops = fops;
 	cdev->owner = owner;

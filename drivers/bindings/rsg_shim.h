@@ -13,7 +13,6 @@ struct cdev;
 struct class_interface;
 struct device;
 struct file;
-struct file_operations;
 struct module;
 struct page;
 struct request;
@@ -31,18 +30,17 @@ int scsi_register_interface(struct class_interface *intf);
 int scsi_device_get(struct scsi_device *sdev);
 void scsi_device_put(struct scsi_device *sdev);
 int scsi_block_when_processing_errors(struct scsi_device *sdev);
-int scsi_ioctl(struct scsi_device *sdev, _Bool open_for_write, int cmd,
+int scsi_ioctl(struct scsi_device *sdev, bool open_for_write, int cmd,
 	       void *arg);
 int scsi_ioctl_block_when_processing_errors(struct scsi_device *sdev, int cmd,
-					    _Bool ndelay);
+					    bool ndelay);
 struct request *scsi_alloc_request(struct request_queue *q, unsigned int opf,
 				   unsigned int flags);
 int get_sg_io_hdr(struct sg_io_hdr *hdr, const void *argp);
 int put_sg_io_hdr(const struct sg_io_hdr *hdr, void *argp);
-_Bool scsi_cmd_allowed(unsigned char *cmd, _Bool open_for_write);
+bool scsi_cmd_allowed(unsigned char *cmd, bool open_for_write);
 
-void rsg_cdev_set_ops(struct cdev *cdev, const struct file_operations *fops,
-		      struct module *owner);
+void rsg_cdev_set_ops(struct cdev *cdev, const void *fops, struct module *owner);
 
 /* Locking. */
 unsigned long rsg_spin_lock_irqsave(struct spinlock *lock);
@@ -51,8 +49,8 @@ void rsg_table_lock(void);
 void rsg_table_unlock(void);
 
 /* Files and the calling task. */
-_Bool rsg_file_cred_is_current(const struct file *file);
-_Bool rsg_in_compat_syscall(void);
+bool rsg_file_cred_is_current(const struct file *file);
+bool rsg_in_compat_syscall(void);
 unsigned long rsg_msecs_to_jiffies(unsigned int ms);
 unsigned int rsg_jiffies_msecs(void);
 int rsg_user_hz(void);
@@ -71,17 +69,17 @@ short rsg_sdev_cmd_per_lun(struct scsi_device *sdev);
 short rsg_sdev_queue_depth(struct scsi_device *sdev);
 int rsg_sdev_emulated(struct scsi_device *sdev);
 int rsg_sdev_busy(struct scsi_device *sdev);
-_Bool rsg_sdev_online(struct scsi_device *sdev);
+bool rsg_sdev_online(struct scsi_device *sdev);
 const char *rsg_sdev_vendor(struct scsi_device *sdev);
 const char *rsg_sdev_model(struct scsi_device *sdev);
 const char *rsg_sdev_rev(struct scsi_device *sdev);
 void rsg_sdev_set_changed(struct scsi_device *sdev);
-_Bool rsg_sdev_removable(struct scsi_device *sdev);
+bool rsg_sdev_removable(struct scsi_device *sdev);
 
 /* Request queues. */
 unsigned int rsg_queue_max_segments(struct request_queue *q);
 unsigned int rsg_queue_max_sectors(struct request_queue *q);
-_Bool rsg_queue_get(struct request_queue *q);
+bool rsg_queue_get(struct request_queue *q);
 void rsg_queue_put(struct request_queue *q);
 
 /* Block requests carrying SCSI commands. */
