@@ -113,3 +113,83 @@ pub(crate) mod ioctl {
 /// SCSI status and host bytes used when filling in responses.
 pub(crate) const DRIVER_SENSE: u16 = 0x08;
 pub(crate) const CHECK_CONDITION_MASKED: u8 = 0x01;
+
+/// `sizeof(struct compat_sg_io_hdr)`: the v3 header of a 32-bit process.
+pub(crate) const SG_IO_HDR_COMPAT_SIZE: usize = 64;
+
+/// `sizeof(struct sg_header)`: the v2 header.
+pub(crate) const SG_HEADER_SIZE: usize = 36;
+
+/// The v2 header (`struct sg_header`), as bytes: its bit-fields have no
+/// Rust equivalent, so fields are read and written at their offsets.
+pub(crate) mod sg_header {
+    pub(crate) const PACK_LEN: usize = 0;
+    pub(crate) const REPLY_LEN: usize = 4;
+    pub(crate) const PACK_ID: usize = 8;
+    pub(crate) const RESULT: usize = 12;
+    /// `twelve_byte:1, target_status:5, host_status:8, driver_status:8,
+    /// other_flags:10`, little-endian bit order.
+    pub(crate) const BITS: usize = 16;
+    pub(crate) const SENSE: usize = 20;
+    pub(crate) const SENSE_LEN: usize = 16;
+}
+
+/// Offset of `pack_id` in a 32-bit process's v3 header.
+pub(crate) const SG_IO_HDR_COMPAT_PACK_ID: usize = 36;
+
+/// One entry of `SG_GET_REQUEST_TABLE` (`struct sg_req_info`).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct SgReqInfo {
+    pub(crate) req_state: u8,
+    pub(crate) orphan: u8,
+    pub(crate) sg_io_owned: u8,
+    pub(crate) problem: u8,
+    pub(crate) pack_id: i32,
+    pub(crate) usr_ptr: usize,
+    pub(crate) duration: u32,
+    pub(crate) unused: i32,
+}
+
+// SAFETY: Integers laid out with no padding (4 + 4 + 8 + 4 + 4 bytes).
+unsafe impl kernel::types::AsBytes for SgReqInfo {}
+
+const _: () = assert!(core::mem::size_of::<SgReqInfo>() == 24);
+
+/// `sizeof(struct compat_sg_req_info)`.
+pub(crate) const SG_REQ_INFO_COMPAT_SIZE: usize = 20;
+
+/// A 32-bit process's `sg_req_info`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct SgReqInfoCompat {
+    pub(crate) req_state: u8,
+    pub(crate) orphan: u8,
+    pub(crate) sg_io_owned: u8,
+    pub(crate) problem: u8,
+    pub(crate) pack_id: i32,
+    pub(crate) usr_ptr: u32,
+    pub(crate) duration: u32,
+    pub(crate) unused: i32,
+}
+
+// SAFETY: Integers laid out with no padding.
+unsafe impl kernel::types::AsBytes for SgReqInfoCompat {}
+
+const _: () = assert!(core::mem::size_of::<SgReqInfoCompat>() == SG_REQ_INFO_COMPAT_SIZE);
+
+impl SgReqInfo {
+    /// The 32-bit layout; a user pointer from a 32-bit process fits.
+    pub(crate) fn to_compat(&self) -> SgReqInfoCompat {
+        SgReqInfoCompat {
+            req_state: self.req_state,
+            orphan: self.orphan,
+            sg_io_owned: self.sg_io_owned,
+            problem: self.problem,
+            pack_id: self.pack_id,
+            usr_ptr: self.usr_ptr as u32,
+            duration: self.duration,
+            unused: self.unused,
+        }
+    }
+}

@@ -33,7 +33,7 @@ impl File {
         unsafe { &*ptr.cast() }
     }
 
-    fn raw(&self) -> *mut bindings::file {
+    pub(crate) fn raw(&self) -> *mut bindings::file {
         self.0.get()
     }
 
@@ -66,6 +66,39 @@ impl File {
         // SAFETY: The file is live.
         unsafe { crate::bindings::rsg_file_cred_is_current(self.raw()) }
     }
+}
+
+/// The table a `poll()` in progress registers wait queues with.
+///
+/// # Invariants
+///
+/// Wraps a live (possibly null-queue) `poll_table` for the borrow.
+#[repr(transparent)]
+pub(crate) struct PollTable(Opaque<bindings::poll_table_struct>);
+
+impl PollTable {
+    /// # Safety
+    ///
+    /// `ptr` must be null or live for `'a`.
+    unsafe fn from_raw<'a>(ptr: *mut bindings::poll_table_struct) -> &'a Self {
+        // SAFETY: Transparent wrapper; `poll_wait()` accepts a null table,
+        // and the reference is only ever turned back into the pointer.
+        unsafe { &*ptr.cast() }
+    }
+
+    pub(crate) fn raw(&self) -> *mut bindings::poll_table_struct {
+        self.0.get()
+    }
+}
+
+/// Poll bits (`EPOLL*`).
+pub(crate) mod poll {
+    pub(crate) const EPOLLIN: u32 = 0x1;
+    pub(crate) const EPOLLOUT: u32 = 0x4;
+    pub(crate) const EPOLLERR: u32 = 0x8;
+    pub(crate) const EPOLLHUP: u32 = 0x10;
+    pub(crate) const EPOLLRDNORM: u32 = 0x40;
+    pub(crate) const EPOLLWRNORM: u32 = 0x100;
 }
 
 /// The operations of a character device, with per-open state of type
@@ -110,6 +143,25 @@ pub(crate) trait FileOperations: Sized + 'static {
     ) -> Result<usize> {
         kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
     }
+
+    /// `poll(2)`: registers wait queues with `table`, returns `EPOLL*` bits.
+    fn poll(
+        _data: <Self::Data as ForeignOwnable>::Borrowed<'_>,
+        _file: &File,
+        _table: &PollTable,
+    ) -> u32 {
+        kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `fcntl(F_SETFL, FASYNC)` and friends.
+    fn fasync(
+        _data: <Self::Data as ForeignOwnable>::Borrowed<'_>,
+        _fd: i32,
+        _file: &File,
+        _on: bool,
+    ) -> Result {
+        kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
 }
 
 /// The `struct file_operations` for `T`.
@@ -132,6 +184,12 @@ impl<T: FileOperations> OperationsVtable<T> {
         read: if T::HAS_READ { Some(Self::read) } else { None },
         write: if T::HAS_WRITE {
             Some(Self::write)
+        } else {
+            None
+        },
+        poll: if T::HAS_POLL { Some(Self::poll) } else { None },
+        fasync: if T::HAS_FASYNC {
+            Some(Self::fasync)
         } else {
             None
         },
@@ -222,6 +280,33 @@ impl<T: FileOperations> OperationsVtable<T> {
         match T::write(data, unsafe { File::from_raw(file) }, buf as usize, count) {
             Ok(n) => n as isize,
             Err(err) => err.to_errno() as isize,
+        }
+    }
+
+    /// # Safety
+    ///
+    /// As for `ioctl`; `table` is live or null.
+    unsafe extern "C" fn poll(
+        file: *mut bindings::file,
+        table: *mut bindings::poll_table_struct,
+    ) -> bindings::__poll_t {
+        // SAFETY: As in `ioctl`.
+        let data = unsafe { T::Data::borrow((*file).private_data) };
+        // SAFETY: The file and table are live for this call.
+        let (file, table) = unsafe { (File::from_raw(file), PollTable::from_raw(table)) };
+        T::poll(data, file, table)
+    }
+
+    /// # Safety
+    ///
+    /// As for `ioctl`.
+    unsafe extern "C" fn fasync(fd: i32, file: *mut bindings::file, on: i32) -> i32 {
+        // SAFETY: As in `ioctl`; the VFS calls this before `release`.
+        let data = unsafe { T::Data::borrow((*file).private_data) };
+        // SAFETY: The file is live for this call.
+        match T::fasync(data, fd, unsafe { File::from_raw(file) }, on != 0) {
+            Ok(()) => 0,
+            Err(err) => err.to_errno(),
         }
     }
 }

@@ -11,4 +11,6 @@ pub(crate) mod module;
 pub(crate) mod pages;
 pub(crate) mod scsi;
 pub(crate) mod sync;
+pub(crate) mod task;
 pub(crate) mod time;
+pub(crate) mod wait;

@@ -9,6 +9,7 @@ use crate::bindings as shim;
 use core::ptr::NonNull;
 use kernel::bindings;
 use kernel::prelude::*;
+use kernel::uaccess::UserSliceWriter;
 
 /// `PAGE_SIZE`.
 pub(crate) const PAGE_SIZE: usize = 4096;
@@ -123,6 +124,29 @@ impl PageRuns {
     /// The order of each run.
     pub(crate) fn order(&self) -> Order {
         self.order
+    }
+
+    /// Copies the first `len` bytes to user memory.
+    ///
+    /// Only for buffers no device is transferring into: those of completed
+    /// requests, which is the only time the driver reads them.
+    pub(crate) fn copy_to_user(&self, writer: &mut UserSliceWriter, len: usize) -> Result {
+        let mut left = len;
+        for run in self.runs.iter() {
+            if left == 0 {
+                break;
+            }
+            let n = left.min(self.order.bytes());
+            // SAFETY: The run is `order.bytes()` bytes of memory we own, in
+            // the kernel's direct map (no highmem on 64-bit), and `&self`
+            // keeps it from being freed; no transfer is in progress (above).
+            let bytes = unsafe {
+                core::slice::from_raw_parts(shim::rsg_page_address(run.as_ptr()).cast::<u8>(), n)
+            };
+            writer.write_slice(bytes)?;
+            left -= n;
+        }
+        Ok(())
     }
 
     /// The runs as the `struct page **` array `rq_map_data` takes.

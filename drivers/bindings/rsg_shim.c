@@ -15,6 +15,7 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
+#include <linux/poll.h>
 #include <linux/spinlock.h>
 #include <scsi/scsi_cmnd.h>
 #include <scsi/scsi_device.h>
@@ -34,6 +35,12 @@ void rsg_cdev_set_ops(struct cdev *cdev, const void *fops, struct module *owner)
 {
 	cdev->ops = fops;
 	cdev->owner = owner;
+}
+
+void rsg_poll_wait(struct file *file, struct wait_queue_head *wq,
+		   struct poll_table_struct *pt)
+{
+	poll_wait(file, wq, pt);
 }
 
 unsigned long rsg_spin_lock_irqsave(struct spinlock *lock)

@@ -21,6 +21,8 @@ struct scsi_cmnd;
 struct scsi_device;
 struct sg_io_hdr;
 struct spinlock;
+struct poll_table_struct;
+struct wait_queue_head;
 
 /* Exported kernel functions outside the kernel crate's bindings. */
 struct cdev *cdev_alloc(void);
@@ -41,6 +43,9 @@ int put_sg_io_hdr(const struct sg_io_hdr *hdr, void *argp);
 bool scsi_cmd_allowed(unsigned char *cmd, bool open_for_write);
 
 void rsg_cdev_set_ops(struct cdev *cdev, const void *fops, struct module *owner);
+
+void rsg_poll_wait(struct file *file, struct wait_queue_head *wq,
+		   struct poll_table_struct *pt);
 
 /* Locking. */
 unsigned long rsg_spin_lock_irqsave(struct spinlock *lock);

@@ -9,7 +9,7 @@ use crate::abstractions::file::File;
 use crate::abstractions::scsi::ScsiDevice;
 use crate::abstractions::sync::GlobalMutex;
 use crate::interface::fops::RsgFile;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use kernel::bindings::{O_ACCMODE, O_EXCL, O_NONBLOCK, O_RDONLY};
 use kernel::prelude::*;
 use kernel::str::CString;
@@ -94,6 +94,8 @@ pub(crate) struct Device {
     /// The SCSI device.
     pub(crate) sdev: ScsiDevice,
     detaching: AtomicBool,
+    /// `SG_SET_DEBUG`: log sense data of failed commands when non-zero.
+    debug: AtomicU8,
     #[pin]
     open: Mutex<OpenState>,
     #[pin]
@@ -108,6 +110,16 @@ impl Device {
         self.detaching.load(Ordering::Acquire)
     }
 
+    /// The `SG_SET_DEBUG` level.
+    pub(crate) fn debug(&self) -> u8 {
+        self.debug.load(Ordering::Relaxed)
+    }
+
+    /// Sets the `SG_SET_DEBUG` level.
+    pub(crate) fn set_debug(&self, level: u8) {
+        self.debug.store(level, Ordering::Relaxed);
+    }
+
     /// Attaches to a new SCSI device: takes a minor, then makes the node.
     pub(crate) fn attach(sdev: ScsiDevice) -> Result {
         let mut globals = GLOBALS.lock();
@@ -118,6 +130,7 @@ impl Device {
                 index,
                 sdev,
                 detaching: AtomicBool::new(false),
+                debug: AtomicU8::new(0),
                 open <- new_mutex!(OpenState { count: 0, exclusive: false, files: KVec::new() }),
                 open_wait <- new_condvar!("rsg::Device::open_wait"),
                 node <- new_mutex!(None),
@@ -210,6 +223,9 @@ impl Device {
                     return Err(ENODEV);
                 }
             }
+        }
+        if open.count == 0 {
+            dev.set_debug(0);
         }
         let ofile = OpenFile::new(dev.clone(), open_ref)?;
         match open.files.iter_mut().find(|f| f.is_none()) {

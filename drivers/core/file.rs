@@ -9,9 +9,10 @@ use crate::abstractions::module::{self, ModuleRef};
 use crate::abstractions::scsi::OpenRef;
 use crate::abstractions::sync::{new_spinlock_irq, SpinLockIrq};
 use crate::abstractions::time;
+use crate::abstractions::wait::{new_wait_queue, Fasync, WaitQueue};
 use crate::uapi::{SG_DEFAULT_TIMEOUT_USER, SG_MAX_QUEUE};
 use kernel::prelude::*;
-use kernel::sync::{new_condvar, new_mutex, Arc, CondVar, Mutex};
+use kernel::sync::{new_mutex, Arc, Mutex};
 
 /// What completions share with process context, under an irq-safe lock.
 pub(crate) struct FileInner {
@@ -24,6 +25,8 @@ pub(crate) struct FileInner {
     pub(crate) cmd_q: bool,
     /// Interrupted `SG_IO` results stay readable (`SG_SET_KEEP_ORPHAN`).
     pub(crate) keep_orphan: bool,
+    /// `read()` returns the request whose `pack_id` it names.
+    pub(crate) force_packid: bool,
     /// The last close happened; completions clean up after themselves.
     pub(crate) closed: bool,
 }
@@ -31,6 +34,42 @@ pub(crate) struct FileInner {
 impl FileInner {
     fn occupied(&self) -> usize {
         self.requests.iter().filter(|r| r.is_some()).count()
+    }
+
+    /// Requests listed or being built (sg's `rq_list` length).
+    pub(crate) fn outstanding(&self) -> usize {
+        self.occupied() + self.pending
+    }
+
+    /// Completed responses `read()` may return, oldest first.
+    pub(crate) fn readable(&self) -> impl Iterator<Item = &Arc<Request>> {
+        self.in_order()
+            .filter(move |r| r.stage(self) == Stage::Ready && !r.sg_io_owned(self))
+    }
+
+    /// Claims the oldest readable response matching `pack_id` (-1: any).
+    /// Also says whether a matching request is still active (sg's
+    /// `sg_get_rq_mark`).
+    pub(crate) fn take_readable(&mut self, pack_id: i32) -> (Option<Arc<Request>>, bool) {
+        let mut busy = false;
+        let mut found = None;
+        for req in self.in_order() {
+            if req.sg_io_owned(self) || (pack_id != -1 && req.hdr.pack_id != pack_id) {
+                continue;
+            }
+            match req.stage(self) {
+                Stage::Active => busy = true,
+                Stage::Ready => {
+                    found = Some(req.clone());
+                    break;
+                }
+                Stage::Taken => {}
+            }
+        }
+        if let Some(req) = &found {
+            req.take_if_ready(self);
+        }
+        (found, busy)
     }
 
     /// Requests in submission order.
@@ -55,6 +94,10 @@ pub(crate) struct FileState {
     /// The v2 timeout in jiffies, and as the user set it (`USER_HZ`).
     pub(crate) timeout: i32,
     pub(crate) timeout_user: i32,
+    /// `mmap()` was called; the reserve cannot be resized.
+    pub(crate) mmap_called: bool,
+    /// The CDB length of the next v2 `write()` (`SG_NEXT_CMD_LEN`), or 0.
+    pub(crate) next_cmd_len: u8,
 }
 
 /// An open file of an rsg device.
@@ -68,7 +111,9 @@ pub(crate) struct OpenFile {
     pub(crate) inner: SpinLockIrq<FileInner>,
     /// Woken when a request completes or the device goes away.
     #[pin]
-    pub(crate) read_wait: CondVar,
+    pub(crate) read_wait: WaitQueue,
+    /// `SIGIO` subscribers.
+    pub(crate) fasync: Fasync,
     #[pin]
     pub(crate) state: Mutex<FileState>,
     _open_ref: OpenRef,
@@ -107,16 +152,20 @@ impl OpenFile {
                         next_seq: 0,
                         cmd_q: false,
                         keep_orphan: false,
+                        force_packid: false,
                         closed: false,
                     },
                     "rsg::OpenFile::inner"
                 ),
-                read_wait <- new_condvar!("rsg::OpenFile::read_wait"),
+                read_wait <- new_wait_queue!("rsg::OpenFile::read_wait"),
+                fasync: Fasync::new(),
                 state <- new_mutex!(FileState {
                     reserve,
                     reserve_in_use: false,
                     timeout: (i64::from(SG_DEFAULT_TIMEOUT_USER) * time::hz() / time::user_hz()) as i32,
                     timeout_user: SG_DEFAULT_TIMEOUT_USER,
+                    mmap_called: false,
+                    next_cmd_len: 0,
                 }),
                 _open_ref: open_ref,
                 _module: ModuleRef::new(&crate::THIS_MODULE),
@@ -154,18 +203,26 @@ impl OpenFile {
 
     /// Takes `req` off the list; the caller drops it in process context.
     pub(crate) fn remove(&self, req: &Arc<Request>) -> Option<Arc<Request>> {
-        let mut inner = self.inner.lock();
-        inner
-            .requests
-            .iter_mut()
-            .find(|r| r.as_ref().is_some_and(|r| Arc::ptr_eq(r, req)))
-            .and_then(Option::take)
+        let removed = {
+            let mut inner = self.inner.lock();
+            inner
+                .requests
+                .iter_mut()
+                .find(|r| r.as_ref().is_some_and(|r| Arc::ptr_eq(r, req)))
+                .and_then(Option::take)
+        };
+        // A reader waiting on a detaching device may have been waiting for
+        // this one to go.
+        if self.dev.is_detaching() {
+            self.read_wait.notify_all();
+        }
+        removed
     }
 
     /// Wakes everyone waiting on this file: the device is going away.
     pub(crate) fn device_gone(&self) {
-        let _inner = self.inner.lock();
         self.read_wait.notify_all();
+        self.fasync.kill(kernel::bindings::POLL_HUP);
     }
 
     /// The last close: unread responses are dropped, requests in flight

@@ -212,7 +212,18 @@ impl Request {
     /// the calling process (none from a kernel thread), gives buffers back,
     /// and takes it off its file's list.
     pub(crate) fn retire(self: &Arc<Self>) -> Result {
-        let io = self.state.access_mut(&mut self.file.inner.lock()).io.take();
+        let io = self.take_io();
+        self.finish(io)
+    }
+
+    /// Takes the data side out, to read v2 data-in from its pages before
+    /// [`Request::finish`].
+    pub(crate) fn take_io(&self) -> Option<RequestIo> {
+        self.state.access_mut(&mut self.file.inner.lock()).io.take()
+    }
+
+    /// Retires the request with its data side taken by [`Request::take_io`].
+    pub(crate) fn finish(self: &Arc<Self>, io: Option<RequestIo>) -> Result {
         let mut ret = Ok(());
         if let Some(io) = io {
             if let Some(mapping) = io.mapping {
@@ -250,6 +261,15 @@ impl Completion for Request {
     fn complete(req: Arc<Request>, done: &Completed<'_>) {
         let mut response = Response::from_completion(done);
         response.duration = req.elapsed_ms();
+        // CHECK CONDITION or COMMAND TERMINATED, as sg logs them.
+        if req.file.dev.debug() > 0 && matches!(response.masked_status, 0x01 | 0x11) {
+            pr_info!(
+                "rsg{}: command 0x{:02x} failed, sense {:02x?}\n",
+                req.file.dev.index,
+                req.opcode,
+                &response.sense[..18]
+            );
+        }
         let deliver = {
             let mut inner = req.file.inner.lock();
             let keep_orphan = inner.keep_orphan;
@@ -267,6 +287,7 @@ impl Completion for Request {
             if deliver {
                 st.stage = Stage::Ready;
                 req.file.read_wait.notify_all();
+                req.file.fasync.kill(kernel::bindings::POLL_IN);
             }
             deliver
         };

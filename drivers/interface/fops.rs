@@ -2,9 +2,10 @@
 
 //! The file operations of `/dev/rsgN`.
 
-use crate::abstractions::file::{File, FileOperations};
+use crate::abstractions::file::{poll::*, File, FileOperations, PollTable};
 use crate::core::device::Device;
 use crate::core::file::OpenFile;
+use crate::uapi::SG_MAX_QUEUE;
 use kernel::prelude::*;
 use kernel::sync::{Arc, ArcBorrow};
 
@@ -26,5 +27,40 @@ impl FileOperations for RsgFile {
 
     fn ioctl(data: ArcBorrow<'_, OpenFile>, file: &File, cmd: u32, arg: usize) -> Result<isize> {
         super::ioctl::ioctl(data, file, cmd, arg)
+    }
+
+    fn read(data: ArcBorrow<'_, OpenFile>, file: &File, buf: usize, count: usize) -> Result<usize> {
+        super::rw::read(data, file, buf, count)
+    }
+
+    fn write(
+        data: ArcBorrow<'_, OpenFile>,
+        file: &File,
+        buf: usize,
+        count: usize,
+    ) -> Result<usize> {
+        super::rw::write(data, file, buf, count)
+    }
+
+    /// Readable when a response waits; writable while another request fits;
+    /// hung up once the device is going away.
+    fn poll(data: ArcBorrow<'_, OpenFile>, file: &File, table: &PollTable) -> u32 {
+        data.read_wait.poll_wait(file, table);
+        let inner = data.inner.lock();
+        let mut res = 0;
+        if inner.readable().next().is_some() {
+            res |= EPOLLIN | EPOLLRDNORM;
+        }
+        let count = inner.outstanding();
+        if data.dev.is_detaching() {
+            res |= EPOLLHUP;
+        } else if (!inner.cmd_q && count == 0) || (inner.cmd_q && count < SG_MAX_QUEUE) {
+            res |= EPOLLOUT | EPOLLWRNORM;
+        }
+        res
+    }
+
+    fn fasync(data: ArcBorrow<'_, OpenFile>, fd: i32, file: &File, on: bool) -> Result {
+        data.fasync.update(fd, file, on)
     }
 }

@@ -4,10 +4,15 @@
 
 use super::v3;
 use crate::abstractions::file::File;
+use crate::abstractions::task;
 use crate::abstractions::time;
+use crate::core::buffer::Buffer;
 use crate::core::file::{max_sectors_bytes, OpenFile};
+use crate::core::request::Stage;
 use crate::uapi::ioctl::*;
-use crate::uapi::{SgScsiId, SG_VERSION_NUM};
+use crate::uapi::{
+    SgReqInfo, SgScsiId, SG_MAX_CDB_SIZE, SG_MAX_QUEUE, SG_REQ_INFO_COMPAT_SIZE, SG_VERSION_NUM,
+};
 use kernel::prelude::*;
 use kernel::sync::ArcBorrow;
 use kernel::uaccess::UserSlice;
@@ -84,6 +89,60 @@ pub(crate) fn ioctl(
             return Ok(0);
         }
         SG_GET_KEEP_ORPHAN => return put_int(arg, ofile.inner.lock().keep_orphan as i32),
+        SG_SET_KEEP_ORPHAN => {
+            let val = get_int(arg)?;
+            ofile.inner.lock().keep_orphan = val != 0;
+            return Ok(0);
+        }
+        SG_SET_FORCE_PACK_ID => {
+            let val = get_int(arg)?;
+            ofile.inner.lock().force_packid = val != 0;
+            return Ok(0);
+        }
+        SG_GET_PACK_ID => {
+            let id = ofile
+                .inner
+                .lock()
+                .readable()
+                .next()
+                .map_or(-1, |r| r.hdr.pack_id);
+            return put_int(arg, id);
+        }
+        SG_GET_NUM_WAITING => {
+            let n = ofile.inner.lock().readable().count() as i32;
+            return put_int(arg, n);
+        }
+        SG_NEXT_CMD_LEN => {
+            let val = get_int(arg)?;
+            if val > SG_MAX_CDB_SIZE as i32 {
+                return Err(ENOMEM);
+            }
+            ofile.state.lock().next_cmd_len = val.max(0) as u8;
+            return Ok(0);
+        }
+        SG_SET_RESERVED_SIZE => {
+            let val = get_int(arg)?;
+            if val < 0 {
+                return Err(EINVAL);
+            }
+            let size = val.min(max_sectors_bytes(dev)) as usize;
+            let mut st = ofile.state.lock();
+            if size != st.reserve.len() {
+                if st.mmap_called || st.reserve_in_use {
+                    return Err(EBUSY);
+                }
+                // Free the old reserve before building the new one.
+                st.reserve = Buffer::empty();
+                st.reserve = Buffer::build_reserve(size, ofile.sg_tablesize as usize);
+            }
+            return Ok(0);
+        }
+        SG_GET_REQUEST_TABLE => return request_table(&ofile, arg),
+        SG_SET_DEBUG => {
+            let val = get_int(arg)?;
+            dev.set_debug(val as u8);
+            return Ok(0);
+        }
         SG_GET_VERSION_NUM => return put_int(arg, SG_VERSION_NUM),
         // sg no longer counts accesses; it answers 1 while attached.
         SG_GET_ACCESS_COUNT => return put_int(arg, 1),
@@ -118,4 +177,43 @@ pub(crate) fn ioctl(
     let ndelay = file.is_nonblocking();
     dev.sdev.ioctl_block_when_processing_errors(cmd, ndelay)?;
     dev.sdev.scsi_ioctl(file.can_write(), cmd, arg)
+}
+
+/// `SG_GET_REQUEST_TABLE`: up to 16 `sg_req_info` in submission order.
+fn request_table(ofile: &OpenFile, arg: usize) -> Result<isize> {
+    let mut table = [SgReqInfo::default(); SG_MAX_QUEUE];
+    {
+        let inner = ofile.inner.lock();
+        for (info, req) in table.iter_mut().zip(inner.in_order()) {
+            let stage = req.stage(&inner);
+            let resp = req.response(&inner);
+            info.req_state = match stage {
+                Stage::Active => 1,
+                Stage::Ready => 2,
+                Stage::Taken => 3,
+            };
+            info.problem =
+                (resp.masked_status != 0 || resp.host_status != 0 || resp.driver_status != 0) as u8;
+            info.duration = if stage == Stage::Active {
+                req.elapsed_ms()
+            } else {
+                resp.duration
+            };
+            info.orphan = req.orphan(&inner) as u8;
+            info.sg_io_owned = req.sg_io_owned(&inner) as u8;
+            info.pack_id = req.hdr.pack_id;
+            info.usr_ptr = req.hdr.usr_ptr;
+        }
+    }
+    if task::in_compat_syscall() {
+        let mut writer = UserSlice::new(arg, SG_REQ_INFO_COMPAT_SIZE * SG_MAX_QUEUE).writer();
+        for info in table.iter() {
+            writer.write(&info.to_compat())?;
+        }
+    } else {
+        UserSlice::new(arg, core::mem::size_of_val(&table))
+            .writer()
+            .write(&table)?;
+    }
+    Ok(0)
 }

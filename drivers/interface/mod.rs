@@ -5,4 +5,6 @@
 
 pub(crate) mod fops;
 pub(crate) mod ioctl;
+pub(crate) mod rw;
+pub(crate) mod v2;
 pub(crate) mod v3;

@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The v3 protocol: `struct sg_io_hdr` requests and responses, and the
-//! blocking `SG_IO` built from them (sg's `sg_new_write`, `sg_common_write`,
-//! `sg_start_req` and `sg_new_read`).
+//! The v3 protocol: `struct sg_io_hdr` requests and responses (sg's
+//! `sg_new_write`, `sg_common_write`, `sg_start_req` and `sg_new_read`), and
+//! the blocking `SG_IO` built from them.
 
 use crate::abstractions::block::{Bounce, Direction, ScsiRequest, MAX_CDB, SENSE_BUFFERSIZE};
 use crate::abstractions::file::File;
 use crate::abstractions::scsi::{cmd_allowed, read_sg_io_hdr, write_sg_io_hdr};
-use crate::abstractions::time;
+use crate::abstractions::{task, time};
 use crate::core::buffer::Buffer;
-use crate::core::file::OpenFile;
+use crate::core::file::{OpenFile, Slot};
 use crate::core::request::{DataBuffer, Request, RequestIo, Stage};
 use crate::uapi::*;
 use kernel::prelude::*;
@@ -32,18 +32,31 @@ const TYPE_SCANNER: i32 = 0x06;
 /// Transfers of this size or more are refused.
 const MAX_DXFER_LEN: u32 = 256 << 20;
 
-/// Builds and starts the request described by the v3 header at `arg`.
-pub(crate) fn submit(
+/// The size of the v3 header for the calling process.
+pub(crate) fn hdr_size() -> usize {
+    if task::in_compat_syscall() {
+        SG_IO_HDR_COMPAT_SIZE
+    } else {
+        core::mem::size_of::<sg_io_hdr>()
+    }
+}
+
+/// Queues the request whose v3 header is at `buf` (`write()` or `SG_IO`).
+pub(crate) fn new_write(
     ofile: ArcBorrow<'_, OpenFile>,
     file: &File,
-    arg: usize,
+    buf: usize,
+    count: usize,
     read_only: bool,
     sg_io_owned: bool,
 ) -> Result<Arc<Request>> {
+    if count < core::mem::size_of::<sg_io_hdr>() {
+        return Err(EINVAL);
+    }
     let dev = &ofile.dev;
     ofile.inner.lock().cmd_q = true;
     let slot = ofile.reserve_slot()?;
-    let mut hdr = read_sg_io_hdr(arg)?;
+    let hdr = read_sg_io_hdr(buf)?;
     let start_ms = time::now_ms();
     if hdr.interface_id != i32::from(b'S') {
         return Err(enosys());
@@ -75,6 +88,29 @@ pub(crate) fn submit(
     {
         return Err(EPERM);
     }
+    common_write(
+        ofile,
+        slot,
+        hdr,
+        &cdb[..cmd_len],
+        timeout,
+        start_ms,
+        sg_io_owned,
+    )
+}
+
+/// Builds and starts a request from a checked header and CDB, for both
+/// protocols (sg's `sg_common_write` and `sg_start_req`).
+pub(crate) fn common_write(
+    ofile: ArcBorrow<'_, OpenFile>,
+    slot: Slot<'_>,
+    mut hdr: sg_io_hdr,
+    cdb: &[u8],
+    timeout: u32,
+    start_ms: u32,
+    sg_io_owned: bool,
+) -> Result<Arc<Request>> {
+    let dev = &ofile.dev;
     hdr.status = 0;
     hdr.masked_status = 0;
     hdr.msg_status = 0;
@@ -85,26 +121,25 @@ pub(crate) fn submit(
     if hdr.dxfer_len >= MAX_DXFER_LEN {
         return Err(EINVAL);
     }
-
     let dir = if hdr.dxfer_direction == SG_DXFER_TO_DEV {
         Direction::ToDevice
     } else {
         Direction::FromDevice
     };
     let mut rq = ScsiRequest::new(dev.sdev.queue(), dir)?;
-    if cmd_len > MAX_CDB {
+    if cdb.len() > MAX_CDB {
         return Err(EINVAL);
     }
-    rq.set_cdb(&cdb[..cmd_len])?;
+    rq.set_cdb(cdb)?;
     rq.set_retries(SG_DEFAULT_RETRIES);
-
     let io = map_data(&ofile, &mut rq, &hdr, dir)?;
     let req = Request::new(ofile.into(), hdr, cdb[0], start_ms, sg_io_owned, io)?;
     if dev.is_detaching() {
         let _ = req.retire();
         return Err(ENODEV);
     }
-    let at_head = hdr.flags & SG_FLAG_Q_AT_TAIL == 0;
+    // v2 requests always go to the head of the queue, as in sg.
+    let at_head = hdr.interface_id == 0 || hdr.flags & SG_FLAG_Q_AT_TAIL == 0;
     ofile.insert(slot, req.clone());
     rq.start::<Request>(req.clone(), timeout, at_head);
     Ok(req)
@@ -171,9 +206,20 @@ fn map_data(
     })
 }
 
-/// Writes the response of a completed request to the header at `arg` and
-/// retires it (sg's `sg_new_read`).
-pub(crate) fn respond(req: &Arc<Request>, arg: usize) -> Result {
+/// Returns a completed v3 response to the header at `buf` and retires the
+/// request (sg's `sg_new_read`). A short `count` loses the response, as in
+/// sg.
+pub(crate) fn new_read(req: &Arc<Request>, buf: usize, count: usize) -> Result<usize> {
+    let ret = if count < hdr_size() {
+        Err(EINVAL)
+    } else {
+        write_response(req, buf)
+    };
+    let retired = req.retire();
+    ret.and(retired).map(|()| count)
+}
+
+fn write_response(req: &Arc<Request>, buf: usize) -> Result {
     let resp = req.response(&req.file.inner.lock());
     let mut hdr = req.hdr;
     hdr.status = resp.status;
@@ -184,32 +230,22 @@ pub(crate) fn respond(req: &Arc<Request>, arg: usize) -> Result {
     hdr.resid = resp.resid;
     hdr.duration = resp.duration;
     hdr.sb_len_wr = 0;
-    let mut ret = Ok(());
     if hdr.mx_sb_len > 0
         && hdr.sbp != 0
         && (resp.masked_status & CHECK_CONDITION_MASKED != 0 || resp.has_sense())
     {
         let max = SENSE_BUFFERSIZE.min(usize::from(hdr.mx_sb_len));
         let len = (8 + usize::from(resp.sense[7])).min(max);
-        match UserSlice::new(hdr.sbp, len)
+        UserSlice::new(hdr.sbp, len)
             .writer()
-            .write_slice(&resp.sense[..len])
-        {
-            Ok(()) => {
-                hdr.driver_status = DRIVER_SENSE;
-                hdr.sb_len_wr = len as u8;
-            }
-            Err(e) => ret = Err(e),
-        }
+            .write_slice(&resp.sense[..len])?;
+        hdr.driver_status = DRIVER_SENSE;
+        hdr.sb_len_wr = len as u8;
     }
-    if ret.is_ok() {
-        if hdr.masked_status != 0 || hdr.host_status != 0 || hdr.driver_status != 0 {
-            hdr.info |= SG_INFO_CHECK;
-        }
-        ret = write_sg_io_hdr(&hdr, arg);
+    if hdr.masked_status != 0 || hdr.host_status != 0 || hdr.driver_status != 0 {
+        hdr.info |= SG_INFO_CHECK;
     }
-    let retired = req.retire();
-    ret.and(retired)
+    write_sg_io_hdr(&hdr, buf)
 }
 
 /// `SG_IO`: submit, wait, respond. An interrupted wait leaves the request
@@ -222,16 +258,19 @@ pub(crate) fn sg_io(ofile: ArcBorrow<'_, OpenFile>, file: &File, arg: usize) -> 
     if !dev.sdev.block_when_processing_errors() {
         return Err(ENXIO);
     }
-    let req = submit(ofile, file, arg, !file.is_rdwr(), true)?;
+    let size = core::mem::size_of::<sg_io_hdr>();
+    let req = new_write(ofile, file, arg, size, !file.is_rdwr(), true)?;
     let mut inner = ofile.inner.lock();
     while req.stage(&inner) == Stage::Active {
-        if ofile.read_wait.wait_interruptible(&mut inner) {
+        let (guard, signalled) = ofile.read_wait.wait_interruptible(&ofile.inner, inner);
+        inner = guard;
+        if signalled {
             break;
         }
     }
     if req.take_if_ready(&mut inner) {
         drop(inner);
-        return respond(&req, arg);
+        return new_read(&req, arg, size).map(|_| ());
     }
     req.set_orphan(&mut inner);
     Err(ERESTARTSYS)
