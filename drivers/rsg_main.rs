@@ -14,6 +14,7 @@ mod uapi;
 
 use crate::abstractions::chrdev::{Class, Region};
 use crate::abstractions::module;
+use crate::abstractions::proc::ProcDir;
 use crate::abstractions::scsi::{Interface, Registration, ScsiDevice};
 use crate::core::device::{Device, GLOBALS, MAX_DEVS};
 use kernel::c_str;
@@ -45,7 +46,8 @@ impl Interface for RsgInterface {
 
 /// The loaded module.
 struct Rsg {
-    _interface: Registration<RsgInterface>,
+    interface: Option<Registration<RsgInterface>>,
+    _proc: ProcDir,
     _region: Region,
 }
 
@@ -59,34 +61,35 @@ impl kernel::Module for Rsg {
             major if major > 0 => Region::new_fixed(major as u32, MAX_DEVS, name)?,
             _ => return Err(EINVAL),
         };
+        let class = Class::new(c_str!("scsi_rsg"))?;
         {
             let mut globals = GLOBALS.lock();
             globals.major = region.major();
-            globals.class = Some(Class::new(c_str!("scsi_rsg"))?);
+            globals.class = Some(class);
         }
-        let interface = match Registration::new() {
-            Ok(interface) => interface,
-            Err(e) => {
-                Device::detach_all();
-                GLOBALS.lock().class = None;
-                return Err(e);
-            }
+        let proc = interface::proc::register().inspect_err(|_| {
+            GLOBALS.lock().class = None;
+        })?;
+        let mut module = Rsg {
+            interface: None,
+            _proc: proc,
+            _region: region,
         };
+        // From here on, dropping `module` undoes everything.
+        module.interface = Some(Registration::new()?);
         pr_info!(
             "rsg 3.5.36 (sg v3 compatible), char major {}\n",
-            region.major()
+            module._region.major()
         );
-        Ok(Rsg {
-            _interface: interface,
-            _region: region,
-        })
+        Ok(module)
     }
 }
 
 impl Drop for Rsg {
     fn drop(&mut self) {
-        // The interface goes first (field order), detaching every device;
-        // then the class, then the region.
+        // Unregistering detaches every device; then the class can go, and
+        // the proc files and the region with the fields.
+        drop(self.interface.take());
         Device::detach_all();
         GLOBALS.lock().class = None;
     }

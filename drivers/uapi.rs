@@ -61,7 +61,6 @@ pub(crate) const SG_DXFER_NONE: i32 = -1;
 pub(crate) const SG_DXFER_TO_DEV: i32 = -2;
 pub(crate) const SG_DXFER_FROM_DEV: i32 = -3;
 pub(crate) const SG_DXFER_TO_FROM_DEV: i32 = -4;
-pub(crate) const SG_DXFER_UNKNOWN: i32 = -5;
 
 pub(crate) const SG_FLAG_DIRECT_IO: u32 = 1;
 pub(crate) const SG_FLAG_MMAP_IO: u32 = 4;
@@ -70,8 +69,6 @@ pub(crate) const SG_FLAG_Q_AT_TAIL: u32 = 0x10;
 pub(crate) const SG_INFO_CHECK: u32 = 0x1;
 
 pub(crate) const SG_DEFAULT_TIMEOUT_USER: i32 = 60 * 100;
-pub(crate) const SG_DEF_RESERVED_SIZE: i32 = 32768;
-pub(crate) const SG_SCATTER_SZ: i32 = 8 * 4096;
 pub(crate) const SG_MAX_CDB_SIZE: usize = 252;
 pub(crate) const SG_MAX_QUEUE: usize = 16;
 pub(crate) const SG_DEFAULT_RETRIES: i32 = 0;
@@ -180,7 +177,7 @@ const _: () = assert!(core::mem::size_of::<SgReqInfoCompat>() == SG_REQ_INFO_COM
 
 impl SgReqInfo {
     /// The 32-bit layout; a user pointer from a 32-bit process fits.
-    pub(crate) fn to_compat(&self) -> SgReqInfoCompat {
+    pub(crate) fn compat(self) -> SgReqInfoCompat {
         SgReqInfoCompat {
             req_state: self.req_state,
             orphan: self.orphan,

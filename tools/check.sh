@@ -28,15 +28,19 @@ result "checkpatch on the C shim" $?
 tools/check-unsafe.sh > "$log/unsafe.log" 2>&1
 result "every unsafe block has a SAFETY comment" $?
 
-# VM suites: each prints TAP; count its ok/not ok lines.
+# VM suites: each ends with its own "N passed, N failed" line.
 run_suite() { # name command
 	local out=$log/$1.log
-	tools/vm/run.sh --timeout "${RSG_VM_TIMEOUT:-900}" -- "$2" > "$out" 2>&1
+	tools/vm/run.sh --timeout "${RSG_VM_TIMEOUT:-1200}" -- "$2" > "$out" 2>&1
 	local rc=$?
-	local p f
-	p=$(grep -cE '^ *ok ' "$out")
-	f=$(grep -cE '^ *not ok ' "$out")
-	grep -E '^ *(not )?ok ' "$out" | sed "s/^/[$1] /"
+	local line p f
+	grep -E '^not ok ' "$out" | sed "s/^/[$1] /"
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -n1)
+	p=${line%% passed*}
+	f=${line#*, }
+	f=${f%% failed*}
+	[ -n "$line" ] || { p=0; f=0; }
+	echo "[$1] ${p} passed, ${f} failed (log: $out)"
 	passed=$((passed + p))
 	failed=$((failed + f))
 	if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then

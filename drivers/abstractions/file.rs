@@ -95,7 +95,6 @@ impl PollTable {
 pub(crate) mod poll {
     pub(crate) const EPOLLIN: u32 = 0x1;
     pub(crate) const EPOLLOUT: u32 = 0x4;
-    pub(crate) const EPOLLERR: u32 = 0x8;
     pub(crate) const EPOLLHUP: u32 = 0x10;
     pub(crate) const EPOLLRDNORM: u32 = 0x40;
     pub(crate) const EPOLLWRNORM: u32 = 0x100;

@@ -9,6 +9,7 @@ pub(crate) mod chrdev;
 pub(crate) mod file;
 pub(crate) mod module;
 pub(crate) mod pages;
+pub(crate) mod proc;
 pub(crate) mod scsi;
 pub(crate) mod sync;
 pub(crate) mod task;

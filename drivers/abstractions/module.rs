@@ -64,3 +64,9 @@ pub(crate) fn allow_dio() -> bool {
     // SAFETY: Reads a module parameter.
     unsafe { shim::rsg_param_allow_dio() != 0 }
 }
+
+/// Sets the `allow_dio` parameter (from `/proc/scsi/rsg/allow_dio`).
+pub(crate) fn set_allow_dio(on: bool) {
+    // SAFETY: Writes a module parameter.
+    unsafe { shim::rsg_param_set_allow_dio(on as i32) }
+}

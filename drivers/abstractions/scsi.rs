@@ -127,18 +127,6 @@ impl ScsiDevice {
         unsafe { shim::rsg_sdev_online(self.raw()) }
     }
 
-    /// Whether the medium is removable.
-    pub(crate) fn removable(&self) -> bool {
-        // SAFETY: `sdev` is live.
-        unsafe { shim::rsg_sdev_removable(self.raw()) }
-    }
-
-    /// Notes a possible medium change for upper drivers.
-    pub(crate) fn set_changed(&self) {
-        // SAFETY: `sdev` is live; sg sets the bit the same way, unlocked.
-        unsafe { shim::rsg_sdev_set_changed(self.raw()) }
-    }
-
     /// Vendor, model and revision strings from INQUIRY.
     pub(crate) fn inquiry_strings(&self) -> [&[u8]; 3] {
         // SAFETY: The SCSI core points these at the device's INQUIRY data,

@@ -9,6 +9,7 @@
     non_upper_case_globals,
     non_snake_case,
     dead_code,
+    improper_ctypes,
     unreachable_pub,
     clippy::all,
     clippy::undocumented_unsafe_blocks

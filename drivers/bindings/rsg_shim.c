@@ -16,6 +16,8 @@
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/poll.h>
+#include <linux/proc_fs.h>
+#include <linux/seq_file.h>
 #include <linux/spinlock.h>
 #include <scsi/scsi_cmnd.h>
 #include <scsi/scsi_device.h>
@@ -41,6 +43,49 @@ void rsg_poll_wait(struct file *file, struct wait_queue_head *wq,
 		   struct poll_table_struct *pt)
 {
 	poll_wait(file, wq, pt);
+}
+
+struct proc_dir_entry *rsg_proc_mkdir(const char *path)
+{
+	return proc_mkdir(path, NULL);
+}
+
+static int rsg_proc_open(struct inode *inode, struct file *file)
+{
+	const struct rsg_proc_entry *entry = pde_data(inode);
+
+	return single_open(file, entry->show, NULL);
+}
+
+static ssize_t rsg_proc_write(struct file *file, const char __user *ubuf,
+			      size_t count, loff_t *off)
+{
+	const struct rsg_proc_entry *entry = pde_data(file_inode(file));
+
+	if (!entry->write)
+		return -EIO;
+	return entry->write(ubuf, count);
+}
+
+static const struct proc_ops rsg_proc_ops = {
+	.proc_open = rsg_proc_open,
+	.proc_read = seq_read,
+	.proc_lseek = seq_lseek,
+	.proc_write = rsg_proc_write,
+	.proc_release = single_release,
+};
+
+struct proc_dir_entry *rsg_proc_create(const char *name, unsigned short mode,
+				       struct proc_dir_entry *parent,
+				       const struct rsg_proc_entry *entry)
+{
+	return proc_create_data(name, mode, parent, &rsg_proc_ops,
+				(void *)entry);
+}
+
+void rsg_proc_remove(const char *path)
+{
+	remove_proc_subtree(path, NULL);
 }
 
 unsigned long rsg_spin_lock_irqsave(struct spinlock *lock)
@@ -333,4 +378,9 @@ int rsg_param_scatter_elem_sz(void)
 int rsg_param_allow_dio(void)
 {
 	return READ_ONCE(rsg_allow_dio);
+}
+
+void rsg_param_set_allow_dio(int val)
+{
+	WRITE_ONCE(rsg_allow_dio, val);
 }

@@ -47,6 +47,20 @@ void rsg_cdev_set_ops(struct cdev *cdev, const void *fops, struct module *owner)
 void rsg_poll_wait(struct file *file, struct wait_queue_head *wq,
 		   struct poll_table_struct *pt);
 
+/* /proc entries: a seq_file shown by show(), written through write(). */
+struct seq_file;
+struct proc_dir_entry;
+struct rsg_proc_entry {
+	int (*show)(struct seq_file *m, void *v);
+	long (*write)(const char *ubuf, unsigned long count);
+};
+
+struct proc_dir_entry *rsg_proc_mkdir(const char *path);
+struct proc_dir_entry *rsg_proc_create(const char *name, unsigned short mode,
+				       struct proc_dir_entry *parent,
+				       const struct rsg_proc_entry *entry);
+void rsg_proc_remove(const char *path);
+
 /* Locking. */
 unsigned long rsg_spin_lock_irqsave(struct spinlock *lock);
 void rsg_spin_unlock_irqrestore(struct spinlock *lock, unsigned long flags);
@@ -109,5 +123,6 @@ int rsg_param_major(void);
 int rsg_param_def_reserved_size(void);
 int rsg_param_scatter_elem_sz(void);
 int rsg_param_allow_dio(void);
+void rsg_param_set_allow_dio(int val);
 
 #endif

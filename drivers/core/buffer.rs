@@ -66,6 +66,11 @@ impl Buffer {
         self.len
     }
 
+    /// Bytes in each page run.
+    pub(crate) fn run_bytes(&self) -> usize {
+        self.runs.order().bytes()
+    }
+
     /// The page runs.
     pub(crate) fn runs(&self) -> &PageRuns {
         &self.runs

@@ -110,6 +110,25 @@ impl Device {
         self.detaching.load(Ordering::Acquire)
     }
 
+    /// The files open on the device now.
+    pub(crate) fn open_files(&self) -> KVec<Arc<OpenFile>> {
+        let open = self.open.lock();
+        let mut files = KVec::new();
+        for f in open.files.iter().flatten() {
+            // Reporting only: a short list under memory pressure is fine.
+            if files.push(f.clone(), GFP_KERNEL).is_err() {
+                break;
+            }
+        }
+        files
+    }
+
+    /// Whether an `O_EXCL` open holds the device, and how many opens exist.
+    pub(crate) fn open_counts(&self) -> (bool, u32) {
+        let open = self.open.lock();
+        (open.exclusive, open.count)
+    }
+
     /// The `SG_SET_DEBUG` level.
     pub(crate) fn debug(&self) -> u8 {
         self.debug.load(Ordering::Relaxed)

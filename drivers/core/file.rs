@@ -5,7 +5,7 @@
 use super::buffer::Buffer;
 use super::device::Device;
 use super::request::{Request, Stage};
-use crate::abstractions::module::{self, ModuleRef};
+use crate::abstractions::module::ModuleRef;
 use crate::abstractions::scsi::OpenRef;
 use crate::abstractions::sync::{new_spinlock_irq, SpinLockIrq};
 use crate::abstractions::time;
@@ -139,7 +139,8 @@ impl OpenFile {
     pub(crate) fn new(dev: Arc<Device>, open_ref: OpenRef) -> Result<Arc<Self>> {
         let q = dev.sdev.queue();
         let sg_tablesize = q.max_segments();
-        let size = (module::def_reserved_size() as usize).min(max_sectors_bytes(&dev) as usize);
+        let size = (crate::interface::proc::reserve_size_for_open() as usize)
+            .min(max_sectors_bytes(&dev) as usize);
         let reserve = Buffer::build_reserve(size, sg_tablesize as usize);
         Arc::pin_init(
             try_pin_init!(OpenFile {
@@ -232,13 +233,12 @@ impl OpenFile {
         {
             let mut inner = self.inner.lock();
             inner.closed = true;
-            for i in 0..SG_MAX_QUEUE {
-                let done = match &inner.requests[i] {
-                    Some(req) => req.stage(&inner) != Stage::Active,
-                    None => false,
-                };
+            for (i, out) in finished.iter_mut().enumerate() {
+                let done = inner.requests[i]
+                    .as_ref()
+                    .is_some_and(|req| req.stage(&inner) != Stage::Active);
                 if done {
-                    finished[i] = inner.requests[i].take();
+                    *out = inner.requests[i].take();
                 }
             }
         }

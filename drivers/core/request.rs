@@ -90,6 +90,9 @@ pub(crate) enum DataBuffer {
 pub(crate) struct RequestIo {
     pub(crate) mapping: Option<UserMapping>,
     pub(crate) buffer: DataBuffer,
+    /// Bytes and page runs of the buffer the data uses, for reporting.
+    pub(crate) len: usize,
+    pub(crate) runs: usize,
 }
 
 /// Request state that completions change, under the file's lock.
@@ -185,6 +188,27 @@ impl Request {
     /// Its response, once completed.
     pub(crate) fn response(&self, inner: &FileInner) -> Response {
         self.state.access(inner).response
+    }
+
+    /// Whether the request's data goes through the reserve buffer.
+    pub(crate) fn uses_reserve(&self, inner: &FileInner) -> bool {
+        matches!(
+            self.state.access(inner).io,
+            Some(RequestIo {
+                buffer: DataBuffer::Reserve,
+                ..
+            })
+        )
+    }
+
+    /// Bytes of buffer the request's data uses.
+    pub(crate) fn buffer_len(&self, inner: &FileInner) -> usize {
+        self.state.access(inner).io.as_ref().map_or(0, |io| io.len)
+    }
+
+    /// Page runs the request's data uses.
+    pub(crate) fn buffer_runs(&self, inner: &FileInner) -> usize {
+        self.state.access(inner).io.as_ref().map_or(0, |io| io.runs)
     }
 
     /// Milliseconds since submission (while active).

@@ -208,7 +208,7 @@ fn request_table(ofile: &OpenFile, arg: usize) -> Result<isize> {
     if task::in_compat_syscall() {
         let mut writer = UserSlice::new(arg, SG_REQ_INFO_COMPAT_SIZE * SG_MAX_QUEUE).writer();
         for info in table.iter() {
-            writer.write(&info.to_compat())?;
+            writer.write(&info.compat())?;
         }
     } else {
         UserSlice::new(arg, core::mem::size_of_val(&table))

@@ -5,6 +5,7 @@
 
 pub(crate) mod fops;
 pub(crate) mod ioctl;
+pub(crate) mod proc;
 pub(crate) mod rw;
 pub(crate) mod v2;
 pub(crate) mod v3;

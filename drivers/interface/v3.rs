@@ -133,7 +133,8 @@ pub(crate) fn common_write(
     rq.set_cdb(cdb)?;
     rq.set_retries(SG_DEFAULT_RETRIES);
     let io = map_data(&ofile, &mut rq, &hdr, dir)?;
-    let req = Request::new(ofile.into(), hdr, cdb[0], start_ms, sg_io_owned, io)?;
+    let opcode = cdb.first().copied().unwrap_or(0);
+    let req = Request::new(ofile.into(), hdr, opcode, start_ms, sg_io_owned, io)?;
     if dev.is_detaching() {
         let _ = req.retire();
         return Err(ENODEV);
@@ -158,6 +159,8 @@ fn map_data(
         return Ok(RequestIo {
             mapping: None,
             buffer: DataBuffer::None,
+            len: 0,
+            runs: 0,
         });
     }
     let copy_in_for_read = hdr.dxfer_direction == SG_DXFER_TO_FROM_DEV;
@@ -175,9 +178,12 @@ fn map_data(
             dir,
         )?;
         st.reserve_in_use = true;
+        let run_bytes = st.reserve.run_bytes();
         return Ok(RequestIo {
             mapping: Some(mapping),
             buffer: DataBuffer::Reserve,
+            len,
+            runs: len.div_ceil(run_bytes),
         });
     }
     if hdr.flags & SG_FLAG_MMAP_IO != 0 {
@@ -202,6 +208,8 @@ fn map_data(
     )?;
     Ok(RequestIo {
         mapping: Some(mapping),
+        len: buf.len(),
+        runs: buf.runs().len(),
         buffer: DataBuffer::Own(buf),
     })
 }

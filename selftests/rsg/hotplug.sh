@@ -39,7 +39,7 @@ present() {
 	  "$(readlink -f "/sys/class/scsi_device/$2/device")" ]
 }
 
-# hold_ok FILE: the sg_hold report of a working fd.
+# hold_ok: the sg_hold report of a working fd.
 hold_ok() {
 	printf '%s\n' open "SG_IO 0" "SG_GET_SCSI_ID 0" "SG_EMULATED_HOST 0" \
 		"SCSI_IOCTL_GET_IDLUN 0" "SG_GET_VERSION_NUM 0" "close 0"
@@ -52,7 +52,7 @@ hold_gone() {
 		"SCSI_IOCTL_GET_IDLUN 19" "SG_GET_VERSION_NUM 0" "close 0"
 }
 
-wait_line() {
+has_line() {
 	grep -qx "$2" "$1"
 }
 
@@ -69,7 +69,7 @@ for d in $drivers; do
 	"$out/sg_hold" -w "${node[$d]}" > "$tmp/hold.$d" 2>&1 &
 	pids="$pids $!"
 	eval "pid_$d=$!"
-	check "$d: fd held open" wait_for 5 wait_line "$tmp/hold.$d" open
+	check "$d: fd held open" wait_for 5 has_line "$tmp/hold.$d" open
 done
 
 echo 1 > "/sys/class/scsi_device/$hctl/device/delete"
@@ -101,12 +101,15 @@ done
 
 # 3. A new scsi_debug host gets nodes; removing it takes them away.
 adder=/sys/bus/pseudo/drivers/scsi_debug/add_host
-before=$(ls /sys/class/scsi_host)
+ls /sys/class/scsi_host > "$tmp/hosts"
 new_host() {
-	comm -13 <(echo "$before") <(ls /sys/class/scsi_host) | head -n1
+	ls /sys/class/scsi_host | grep -vxF -f "$tmp/hosts" | head -n1
+}
+has_new_host() {
+	[ -n "$(new_host)" ]
 }
 echo 1 > $adder
-check "scsi_debug host added" wait_for 5 test -n "$(new_host)"
+check "scsi_debug host added" wait_for 5 has_new_host
 nh=$(new_host)
 nh=${nh#host}
 nhctl=$nh:0:0:0

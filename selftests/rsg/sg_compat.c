@@ -7,6 +7,9 @@
  *
  * RSG_DEV and SG_DEV name the nodes (default /dev/rsg0 and /dev/sg0).
  * In failure messages "expected" is what sg did and "seen" what rsg did.
+ *
+ * ASSERT_*() expand to more than one statement, so loops and ifs around them
+ * always take braces.
  */
 
 #include <errno.h>
@@ -506,7 +509,7 @@ TEST_F(sg, timeout_set_get)
 	unsigned int i;
 	int d;
 
-	for (i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(vals); i++) {
 		for (d = 0; d < NDRV; d++) {
 			ASSERT_EQ(0, ioctl(self->fd[d], SG_SET_TIMEOUT,
 					   &vals[i]));
@@ -549,7 +552,7 @@ TEST_F(sg, timeout_clamp)
 		ASSERT_EQ(0, ioctl(self->fd[d], SG_SET_TIMEOUT, &v));
 		r[d] = ioctl(self->fd[d], SG_GET_TIMEOUT, 0);
 	}
-	for (i = 0; i < sizeof(hz) / sizeof(hz[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(hz); i++)
 		if (r[SG] == (long long)INT_MAX * USER_HZ / hz[i])
 			known = true;
 	ASSERT_TRUE(known) {
@@ -576,7 +579,7 @@ TEST_F(sg, unknown_ioctl_not_rdwr)
 	int fd, r, e[NDRV], d;
 	unsigned int m;
 
-	for (m = 0; m < 2; m++) {
+	for (m = 0; m < ARRAY_SIZE(modes); m++) {
 		for (d = 0; d < NDRV; d++) {
 			fd = open(self->path[d], modes[m]);
 			ASSERT_LE(0, fd);
@@ -602,7 +605,7 @@ TEST_F(sg, known_ioctl_rdonly)
 	unsigned int i;
 	int fd, d;
 
-	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(cmds); i++) {
 		for (d = 0; d < NDRV; d++) {
 			memset(out[d], 0, sizeof(out[d]));
 			fd = open(self->path[d], O_RDONLY);
@@ -656,7 +659,7 @@ TEST_F(sg, ioctl_bad_pointer)
 	int r, e[NDRV], d;
 
 	ASSERT_NE(NULL, p);
-	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(cmds); i++) {
 		for (d = 0; d < NDRV; d++) {
 			r = ioctl(self->fd[d], cmds[i], p);
 			e[d] = errno;
@@ -945,7 +948,7 @@ TEST_F(sg, sense_truncated)
 	static const int mx[] = { 1, 8, 17 };
 	unsigned int i;
 
-	for (i = 0; i < sizeof(mx) / sizeof(mx[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(mx); i++) {
 		issue2(self, bad_op_cdb, 6, SG_DXFER_NONE, 0, mx[i]);
 		assert_invalid_opcode(_metadata, self, mx[i], mx[i]);
 	}
@@ -1061,7 +1064,7 @@ TEST_F(sg, dxfer_len_zero)
 	unsigned int i;
 	int d;
 
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < ARRAY_SIZE(dirs); i++) {
 		issue2(self, inq, 6, dirs[i], 0, 32);
 		assert_good(_metadata, self);
 		ASSERT_EQ(0, self->h[SG].resid);

@@ -3,16 +3,9 @@
 # devtmpfs has no /dev/fd, which bash's <(...) needs.
 [ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd 2>/dev/null
 
-# init.sh covers /root, /tmp and others with tmpfs, hiding a kernel tree that
-# lives there on the host; a non-recursive bind of / still shows it.
+# A module of the test kernel's build tree.
 kmod_path() {
-	local k=$RSG_KERNEL
-	if [ ! -e "$k/$1" ]; then
-		mkdir -p /run/hostroot
-		mountpoint -q /run/hostroot || mount --bind / /run/hostroot
-		k=/run/hostroot$k
-	fi
-	echo "$k/$1"
+	echo "$RSG_KERNEL/$1"
 }
 
 # load_scsi_debug [PARAM=VALUE...]: insert scsi_debug with test-friendly

@@ -8,13 +8,13 @@ mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
-for d in /tmp /run /var/tmp /root /var/log; do mount -t tmpfs tmpfs "$d"; done
+for d in /tmp /run /var/tmp /var/log; do mount -t tmpfs tmpfs "$d"; done
 mkdir -p /run/out
 mount -t 9p -o trans=virtio,version=9p2000.L rsgout /run/out
 
 repo=$(cat /run/out/repo)
 export RSG_KERNEL=$(cat /run/out/kernel)
-export HOME=/root TMPDIR=/tmp
+export HOME=/tmp TMPDIR=/tmp
 cd "$repo" || exit 1
 echo 0 > /proc/sys/kernel/printk_ratelimit 2>/dev/null
 bash -c "source tools/vm/guest.sh; $(cat /run/out/cmd)" > /run/out/output 2>&1 < /dev/null
