@@ -27,6 +27,7 @@ module: kernel
 	@echo "  OUT     build/rsg.ko"
 
 clippy: kernel
+	@rm -f drivers/rsg_main.o
 	+$(KMAKE) CLIPPY=1 modules
 
 rustfmt:
