@@ -61,12 +61,14 @@ pub(crate) const SG_DXFER_NONE: i32 = -1;
 pub(crate) const SG_DXFER_TO_DEV: i32 = -2;
 pub(crate) const SG_DXFER_FROM_DEV: i32 = -3;
 pub(crate) const SG_DXFER_TO_FROM_DEV: i32 = -4;
+pub(crate) const SG_DXFER_UNKNOWN: i32 = -5;
 
 pub(crate) const SG_FLAG_DIRECT_IO: u32 = 1;
 pub(crate) const SG_FLAG_MMAP_IO: u32 = 4;
 pub(crate) const SG_FLAG_Q_AT_TAIL: u32 = 0x10;
 
 pub(crate) const SG_INFO_CHECK: u32 = 0x1;
+pub(crate) const SG_INFO_DIRECT_IO: u32 = 0x2;
 
 pub(crate) const SG_DEFAULT_TIMEOUT_USER: i32 = 60 * 100;
 pub(crate) const SG_MAX_CDB_SIZE: usize = 252;

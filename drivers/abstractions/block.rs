@@ -50,6 +50,13 @@ impl Queue {
         unsafe { shim::rsg_queue_max_segments(self.raw()) }
     }
 
+    /// Whether user memory at `addr` of `len` bytes meets the queue's DMA
+    /// alignment, so it can be mapped directly (`blk_rq_aligned()`).
+    pub(crate) fn dma_aligned(&self, addr: usize, len: u32) -> bool {
+        // SAFETY: The queue is live; only the numbers are inspected.
+        unsafe { shim::rsg_queue_aligned(self.raw(), addr as _, len) }
+    }
+
     /// `queue_max_sectors()`.
     pub(crate) fn max_sectors(&self) -> u32 {
         // SAFETY: The queue is live.

@@ -4,6 +4,7 @@
 //!
 //! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h)
 
+use super::mm::{Fault, Vma, VM_FAULT_SIGBUS};
 use core::marker::PhantomData;
 use kernel::bindings;
 use kernel::error::from_result;
@@ -152,6 +153,21 @@ pub(crate) trait FileOperations: Sized + 'static {
         kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
     }
 
+    /// `mmap(2)`: checks and accepts `vma`; its pages are then supplied
+    /// one by one through [`FileOperations::fault`].
+    fn mmap(
+        _data: <Self::Data as ForeignOwnable>::Borrowed<'_>,
+        _file: &File,
+        _vma: &Vma,
+    ) -> Result {
+        kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// A page fault in a VMA `mmap` accepted; `false` sends `SIGBUS`.
+    fn fault(_data: <Self::Data as ForeignOwnable>::Borrowed<'_>, _fault: &Fault) -> bool {
+        kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
     /// `fcntl(F_SETFL, FASYNC)` and friends.
     fn fasync(
         _data: <Self::Data as ForeignOwnable>::Borrowed<'_>,
@@ -187,6 +203,7 @@ impl<T: FileOperations> OperationsVtable<T> {
             None
         },
         poll: if T::HAS_POLL { Some(Self::poll) } else { None },
+        mmap: if T::HAS_MMAP { Some(Self::mmap) } else { None },
         fasync: if T::HAS_FASYNC {
             Some(Self::fasync)
         } else {
@@ -306,6 +323,59 @@ impl<T: FileOperations> OperationsVtable<T> {
         match T::fasync(data, fd, unsafe { File::from_raw(file) }, on != 0) {
             Ok(()) => 0,
             Err(err) => err.to_errno(),
+        }
+    }
+
+    const VM_OPS: bindings::vm_operations_struct = bindings::vm_operations_struct {
+        fault: Some(Self::fault),
+        // SAFETY: All-zero is a valid `vm_operations_struct`: every other
+        // member is an optional callback.
+        ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
+    };
+
+    /// # Safety
+    ///
+    /// As for `ioctl`; `vma` is live and being set up for this file.
+    unsafe extern "C" fn mmap(
+        file: *mut bindings::file,
+        vma: *mut bindings::vm_area_struct,
+    ) -> i32 {
+        // SAFETY: As in `ioctl`.
+        let data = unsafe { T::Data::borrow((*file).private_data) };
+        // SAFETY: The file and VMA are live for this call.
+        let (f, v) = unsafe { (File::from_raw(file), Vma::from_raw(vma)) };
+        match T::mmap(data, f, v) {
+            Ok(()) => {
+                // SAFETY: The VMA is being set up under the mmap lock; the
+                // operations table is static.
+                unsafe {
+                    crate::bindings::rsg_vma_set_io(
+                        vma,
+                        (&Self::VM_OPS as *const bindings::vm_operations_struct).cast(),
+                    )
+                };
+                0
+            }
+            Err(err) => err.to_errno(),
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the MM for a VMA `mmap` set up, with a live `vmf`.
+    unsafe extern "C" fn fault(vmf: *mut bindings::vm_fault) -> bindings::vm_fault_t {
+        // SAFETY: The VMA holds a reference on its file, so the file and the
+        // value `open` stored in it stay alive until the VMA is gone.
+        let data = unsafe {
+            let file = crate::bindings::rsg_vma_file(crate::bindings::rsg_vmf_vma(vmf));
+            T::Data::borrow((*file).private_data)
+        };
+        // SAFETY: `vmf` is live for this call.
+        let fault = unsafe { Fault::new(vmf) };
+        if T::fault(data, &fault) {
+            0
+        } else {
+            VM_FAULT_SIGBUS
         }
     }
 }

@@ -7,6 +7,7 @@
 pub(crate) mod block;
 pub(crate) mod chrdev;
 pub(crate) mod file;
+pub(crate) mod mm;
 pub(crate) mod module;
 pub(crate) mod pages;
 pub(crate) mod proc;

@@ -73,6 +73,11 @@ impl PageRun {
         NonNull::new(page).map(|page| Self { page })
     }
 
+    /// The number of pages in the run.
+    pub(crate) fn pages(&self) -> usize {
+        1 << compound_order(self.page.as_ptr())
+    }
+
     /// The first page, as the block layer's `struct page *`.
     pub(crate) fn as_ptr(&self) -> *mut bindings::page {
         self.page.as_ptr()
@@ -119,6 +124,11 @@ impl PageRuns {
     /// The number of runs.
     pub(crate) fn len(&self) -> usize {
         self.runs.len()
+    }
+
+    /// The runs.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &PageRun> {
+        self.runs.iter()
     }
 
     /// The order of each run.

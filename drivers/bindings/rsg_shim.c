@@ -88,6 +88,51 @@ void rsg_proc_remove(const char *path)
 	remove_proc_subtree(path, NULL);
 }
 
+unsigned long rsg_vma_start(struct vm_area_struct *vma)
+{
+	return vma->vm_start;
+}
+
+unsigned long rsg_vma_end(struct vm_area_struct *vma)
+{
+	return vma->vm_end;
+}
+
+unsigned long rsg_vma_pgoff(struct vm_area_struct *vma)
+{
+	return vma->vm_pgoff;
+}
+
+void rsg_vma_set_io(struct vm_area_struct *vma, const void *ops)
+{
+	vm_flags_set(vma, VM_IO | VM_DONTEXPAND | VM_DONTDUMP);
+	vma->vm_ops = ops;
+}
+
+struct vm_area_struct *rsg_vmf_vma(struct vm_fault *vmf)
+{
+	return vmf->vma;
+}
+
+unsigned long rsg_vmf_pgoff(struct vm_fault *vmf)
+{
+	return vmf->pgoff;
+}
+
+void rsg_vmf_set_page(struct vm_fault *vmf, struct page *page,
+		      unsigned long n)
+{
+	struct page *p = nth_page(page, n);
+
+	get_page(p);
+	vmf->page = p;
+}
+
+struct file *rsg_vma_file(struct vm_area_struct *vma)
+{
+	return vma->vm_file;
+}
+
 unsigned long rsg_spin_lock_irqsave(struct spinlock *lock)
 {
 	unsigned long flags;
@@ -241,6 +286,12 @@ unsigned int rsg_queue_max_segments(struct request_queue *q)
 unsigned int rsg_queue_max_sectors(struct request_queue *q)
 {
 	return queue_max_sectors(q);
+}
+
+bool rsg_queue_aligned(struct request_queue *q, unsigned long addr,
+		       unsigned int len)
+{
+	return blk_rq_aligned(q, addr, len);
 }
 
 bool rsg_queue_get(struct request_queue *q)

@@ -61,6 +61,19 @@ struct proc_dir_entry *rsg_proc_create(const char *name, unsigned short mode,
 				       const struct rsg_proc_entry *entry);
 void rsg_proc_remove(const char *path);
 
+/* Memory maps. */
+struct vm_area_struct;
+struct vm_fault;
+unsigned long rsg_vma_start(struct vm_area_struct *vma);
+unsigned long rsg_vma_end(struct vm_area_struct *vma);
+unsigned long rsg_vma_pgoff(struct vm_area_struct *vma);
+void rsg_vma_set_io(struct vm_area_struct *vma, const void *ops);
+struct vm_area_struct *rsg_vmf_vma(struct vm_fault *vmf);
+unsigned long rsg_vmf_pgoff(struct vm_fault *vmf);
+void rsg_vmf_set_page(struct vm_fault *vmf, struct page *page,
+		      unsigned long n);
+struct file *rsg_vma_file(struct vm_area_struct *vma);
+
 /* Locking. */
 unsigned long rsg_spin_lock_irqsave(struct spinlock *lock);
 void rsg_spin_unlock_irqrestore(struct spinlock *lock, unsigned long flags);
@@ -98,6 +111,8 @@ bool rsg_sdev_removable(struct scsi_device *sdev);
 /* Request queues. */
 unsigned int rsg_queue_max_segments(struct request_queue *q);
 unsigned int rsg_queue_max_sectors(struct request_queue *q);
+bool rsg_queue_aligned(struct request_queue *q, unsigned long addr,
+		       unsigned int len);
 bool rsg_queue_get(struct request_queue *q);
 void rsg_queue_put(struct request_queue *q);
 

@@ -87,8 +87,9 @@ impl FileInner {
 
 /// State changed only from process context (sg's `f_mutex`).
 pub(crate) struct FileState {
-    /// The per-file reserve buffer.
-    pub(crate) reserve: Buffer,
+    /// The per-file reserve buffer, shared with requests, `mmap()` faults
+    /// and v2 reads, which use it without this lock.
+    pub(crate) reserve: Arc<Buffer>,
     /// A request is using `reserve`.
     pub(crate) reserve_in_use: bool,
     /// The v2 timeout in jiffies, and as the user set it (`USER_HZ`).
@@ -141,7 +142,10 @@ impl OpenFile {
         let sg_tablesize = q.max_segments();
         let size = (crate::interface::proc::reserve_size_for_open() as usize)
             .min(max_sectors_bytes(&dev) as usize);
-        let reserve = Buffer::build_reserve(size, sg_tablesize as usize);
+        let reserve = Arc::new(
+            Buffer::build_reserve(size, sg_tablesize as usize),
+            GFP_KERNEL,
+        )?;
         Arc::pin_init(
             try_pin_init!(OpenFile {
                 dev,

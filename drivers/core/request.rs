@@ -6,9 +6,10 @@
 use super::buffer::Buffer;
 use super::file::{FileInner, OpenFile};
 use crate::abstractions::block::{Completed, Completion, UserMapping, SENSE_BUFFERSIZE};
+use crate::abstractions::pages::PAGE_SIZE;
 use crate::abstractions::time;
 use crate::uapi::sg_io_hdr;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use kernel::prelude::*;
 use kernel::sync::{Arc, LockedBy};
 use kernel::workqueue::{self, new_work, Work, WorkItem};
@@ -86,13 +87,85 @@ pub(crate) enum DataBuffer {
     Reserve,
 }
 
+/// Pages of user memory pinned for direct I/O, across all files.
+static PINNED_PAGES: AtomicUsize = AtomicUsize::new(0);
+
+/// The number of user pages rsg has pinned for direct I/O now.
+pub(crate) fn pinned_pages() -> usize {
+    PINNED_PAGES.load(Ordering::Relaxed)
+}
+
+/// Accounts for the pages of one direct I/O mapping while it exists.
+struct Pinned(usize);
+
+impl Drop for Pinned {
+    fn drop(&mut self) {
+        PINNED_PAGES.fetch_sub(self.0, Ordering::Relaxed);
+    }
+}
+
 /// The data side of a request, undone in process context when it retires.
 pub(crate) struct RequestIo {
-    pub(crate) mapping: Option<UserMapping>,
+    mapping: Option<UserMapping>,
     pub(crate) buffer: DataBuffer,
     /// Bytes and page runs of the buffer the data uses, for reporting.
     pub(crate) len: usize,
     pub(crate) runs: usize,
+    /// Declared after `mapping`, so the count drops once pages are unpinned.
+    pinned: Option<Pinned>,
+}
+
+impl RequestIo {
+    /// No data moves.
+    pub(crate) fn none() -> Self {
+        Self {
+            mapping: None,
+            buffer: DataBuffer::None,
+            len: 0,
+            runs: 0,
+            pinned: None,
+        }
+    }
+
+    /// The caller's pages at `addr`, `len` bytes, are mapped directly.
+    pub(crate) fn direct(mapping: UserMapping, addr: usize, len: usize) -> Self {
+        let pages = (addr + len).div_ceil(PAGE_SIZE) - addr / PAGE_SIZE;
+        PINNED_PAGES.fetch_add(pages, Ordering::Relaxed);
+        Self {
+            mapping: Some(mapping),
+            buffer: DataBuffer::None,
+            len: 0,
+            runs: 0,
+            pinned: Some(Pinned(pages)),
+        }
+    }
+
+    /// Data moves through `len` bytes of the reserve buffer.
+    pub(crate) fn reserve(mapping: UserMapping, reserve: &Buffer, len: usize) -> Self {
+        Self {
+            mapping: Some(mapping),
+            buffer: DataBuffer::Reserve,
+            len,
+            runs: len.div_ceil(reserve.run_bytes()),
+            pinned: None,
+        }
+    }
+
+    /// Data moves through the request's own buffer.
+    pub(crate) fn own(mapping: UserMapping, buf: Buffer) -> Self {
+        Self {
+            mapping: Some(mapping),
+            len: buf.len(),
+            runs: buf.runs().len(),
+            buffer: DataBuffer::Own(buf),
+            pinned: None,
+        }
+    }
+
+    /// Whether the caller's pages are mapped directly.
+    pub(crate) fn is_direct(&self) -> bool {
+        self.pinned.is_some()
+    }
 }
 
 /// Request state that completions change, under the file's lock.

@@ -3,6 +3,8 @@
 //! The file operations of `/dev/rsgN`.
 
 use crate::abstractions::file::{poll::*, File, FileOperations, PollTable};
+use crate::abstractions::mm::{Fault, Vma};
+use crate::abstractions::pages::PAGE_SIZE;
 use crate::core::device::Device;
 use crate::core::file::OpenFile;
 use crate::uapi::SG_MAX_QUEUE;
@@ -58,6 +60,42 @@ impl FileOperations for RsgFile {
             res |= EPOLLOUT | EPOLLWRNORM;
         }
         res
+    }
+
+    /// Maps the reserve buffer: offset 0, at most its length.
+    fn mmap(data: ArcBorrow<'_, OpenFile>, _file: &File, vma: &Vma) -> Result {
+        if vma.pgoff() != 0 {
+            return Err(EINVAL);
+        }
+        let mut st = data.state.lock();
+        if vma.len() > st.reserve.len() {
+            return Err(ENOMEM);
+        }
+        st.mmap_called = true;
+        Ok(())
+    }
+
+    /// Supplies the reserve page under the faulting address.
+    fn fault(data: ArcBorrow<'_, OpenFile>, fault: &Fault) -> bool {
+        let reserve = data.state.lock().reserve.clone();
+        let mut offset = fault.pgoff() * PAGE_SIZE;
+        if offset >= reserve.len() {
+            return false;
+        }
+        // Walk the runs as far as the VMA reaches, as sg does.
+        let mut left = fault.vma_len();
+        for run in reserve.runs().iter() {
+            if left == 0 {
+                break;
+            }
+            let len = left.min(reserve.run_bytes());
+            if offset < len {
+                return fault.provide(run, offset / PAGE_SIZE);
+            }
+            left -= len;
+            offset -= len;
+        }
+        false
     }
 
     fn fasync(data: ArcBorrow<'_, OpenFile>, fd: i32, file: &File, on: bool) -> Result {

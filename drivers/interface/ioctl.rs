@@ -14,7 +14,7 @@ use crate::uapi::{
     SgReqInfo, SgScsiId, SG_MAX_CDB_SIZE, SG_MAX_QUEUE, SG_REQ_INFO_COMPAT_SIZE, SG_VERSION_NUM,
 };
 use kernel::prelude::*;
-use kernel::sync::ArcBorrow;
+use kernel::sync::{Arc, ArcBorrow};
 use kernel::uaccess::UserSlice;
 
 /// Reads the `int` argument of a setter.
@@ -132,8 +132,9 @@ pub(crate) fn ioctl(
                     return Err(EBUSY);
                 }
                 // Free the old reserve before building the new one.
-                st.reserve = Buffer::empty();
-                st.reserve = Buffer::build_reserve(size, ofile.sg_tablesize as usize);
+                st.reserve = Arc::new(Buffer::empty(), GFP_KERNEL)?;
+                let reserve = Buffer::build_reserve(size, ofile.sg_tablesize as usize);
+                st.reserve = Arc::new(reserve, GFP_KERNEL)?;
             }
             return Ok(0);
         }

@@ -76,6 +76,15 @@ impl ProcFile for DefReservedSize {
     }
 }
 
+/// rsg's own: user pages pinned for direct I/O now, for leak checks.
+struct PinnedPages;
+
+impl ProcFile for PinnedPages {
+    fn show(m: &mut SeqFile<'_>) -> Result {
+        writeln!(m, "{}", crate::core::request::pinned_pages()).map_err(fmt_err)
+    }
+}
+
 struct Version;
 
 impl ProcFile for Version {
@@ -288,5 +297,6 @@ pub(crate) fn register() -> Result<ProcDir> {
     dir.add::<Devices>(c_str!("devices"))?;
     dir.add::<DeviceStrs>(c_str!("device_strs"))?;
     dir.add::<Version>(c_str!("version"))?;
+    dir.add::<PinnedPages>(c_str!("pinned_pages"))?;
     Ok(dir)
 }

@@ -6,11 +6,12 @@
 
 use crate::abstractions::block::{Bounce, Direction, ScsiRequest, MAX_CDB, SENSE_BUFFERSIZE};
 use crate::abstractions::file::File;
+use crate::abstractions::pages::PAGE_SIZE;
 use crate::abstractions::scsi::{cmd_allowed, read_sg_io_hdr, write_sg_io_hdr};
-use crate::abstractions::{task, time};
+use crate::abstractions::{module, task, time};
 use crate::core::buffer::Buffer;
 use crate::core::file::{OpenFile, Slot};
-use crate::core::request::{DataBuffer, Request, RequestIo, Stage};
+use crate::core::request::{Request, RequestIo, Stage};
 use crate::uapi::*;
 use kernel::prelude::*;
 use kernel::sync::{Arc, ArcBorrow};
@@ -133,6 +134,9 @@ pub(crate) fn common_write(
     rq.set_cdb(cdb)?;
     rq.set_retries(SG_DEFAULT_RETRIES);
     let io = map_data(&ofile, &mut rq, &hdr, dir)?;
+    if io.is_direct() {
+        hdr.info |= SG_INFO_DIRECT_IO;
+    }
     let opcode = cdb.first().copied().unwrap_or(0);
     let req = Request::new(ofile.into(), hdr, opcode, start_ms, sg_io_owned, io)?;
     if dev.is_detaching() {
@@ -146,8 +150,31 @@ pub(crate) fn common_write(
     Ok(req)
 }
 
-/// Maps the request's data through the reserve buffer or pages of its own
-/// (indirect I/O).
+/// The most pages a direct I/O request may pin: sg's documented limit of
+/// 255 scatter/gather elements, or fewer if the queue takes fewer.
+const MAX_DIO_SEGMENTS: usize = 255;
+
+/// Whether the request can move its data straight to and from the caller's
+/// pages (sg's conditions, plus the segment cap); otherwise it silently uses
+/// kernel buffers.
+fn can_direct_io(ofile: &OpenFile, hdr: &sg_io_hdr) -> bool {
+    let len = hdr.dxfer_len as usize;
+    let first = hdr.dxferp / PAGE_SIZE;
+    let pages = (hdr.dxferp + len).div_ceil(PAGE_SIZE) - first;
+    module::allow_dio()
+        && hdr.flags & SG_FLAG_DIRECT_IO != 0
+        && hdr.dxfer_direction != SG_DXFER_UNKNOWN
+        && hdr.iovec_count == 0
+        && ofile
+            .dev
+            .sdev
+            .queue()
+            .dma_aligned(hdr.dxferp, hdr.dxfer_len)
+        && pages <= MAX_DIO_SEGMENTS.min(ofile.sg_tablesize as usize)
+}
+
+/// Maps the request's data: the caller's own pages (direct I/O), the
+/// reserve buffer, or pages of its own (indirect I/O).
 fn map_data(
     ofile: &OpenFile,
     rq: &mut ScsiRequest,
@@ -156,44 +183,50 @@ fn map_data(
 ) -> Result<RequestIo> {
     let len = hdr.dxfer_len as usize;
     if hdr.dxfer_len as i32 <= 0 || hdr.dxfer_direction == SG_DXFER_NONE {
-        return Ok(RequestIo {
-            mapping: None,
-            buffer: DataBuffer::None,
-            len: 0,
-            runs: 0,
-        });
+        return Ok(RequestIo::none());
+    }
+    if can_direct_io(ofile, hdr) {
+        let mapping = rq.map_user(None, hdr.dxferp, hdr.dxfer_len, 0, dir)?;
+        return Ok(RequestIo::direct(mapping, hdr.dxferp, len));
     }
     let copy_in_for_read = hdr.dxfer_direction == SG_DXFER_TO_FROM_DEV;
-    let mut st = ofile.state.lock();
-    if len <= st.reserve.len() && !st.reserve_in_use {
+    let reserve = {
+        let mut st = ofile.state.lock();
+        if len <= st.reserve.len() && !st.reserve_in_use {
+            st.reserve_in_use = true;
+            Some(st.reserve.clone())
+        } else if hdr.flags & SG_FLAG_MMAP_IO != 0 {
+            return Err(if len > st.reserve.len() {
+                ENOMEM
+            } else {
+                EBUSY
+            });
+        } else {
+            None
+        }
+    };
+    if let Some(reserve) = reserve {
+        // The reserve is ours until the request retires; mapping may fault on
+        // user memory, so it runs without the state lock.
         let bounce = Bounce {
-            pages: st.reserve.runs(),
+            pages: reserve.runs(),
             copy_in_for_read,
         };
-        let mapping = rq.map_user(
+        let mapped = rq.map_user(
             Some(bounce),
             hdr.dxferp,
             hdr.dxfer_len,
             hdr.iovec_count,
             dir,
-        )?;
-        st.reserve_in_use = true;
-        let run_bytes = st.reserve.run_bytes();
-        return Ok(RequestIo {
-            mapping: Some(mapping),
-            buffer: DataBuffer::Reserve,
-            len,
-            runs: len.div_ceil(run_bytes),
-        });
+        );
+        return match mapped {
+            Ok(mapping) => Ok(RequestIo::reserve(mapping, &reserve, len)),
+            Err(e) => {
+                ofile.state.lock().reserve_in_use = false;
+                Err(e)
+            }
+        };
     }
-    if hdr.flags & SG_FLAG_MMAP_IO != 0 {
-        return Err(if len > st.reserve.len() {
-            ENOMEM
-        } else {
-            EBUSY
-        });
-    }
-    drop(st);
     let buf = Buffer::build(len, ofile.sg_tablesize as usize)?;
     let bounce = Bounce {
         pages: buf.runs(),
@@ -206,12 +239,7 @@ fn map_data(
         hdr.iovec_count,
         dir,
     )?;
-    Ok(RequestIo {
-        mapping: Some(mapping),
-        len: buf.len(),
-        runs: buf.runs().len(),
-        buffer: DataBuffer::Own(buf),
-    })
+    Ok(RequestIo::own(mapping, buf))
 }
 
 /// Returns a completed v3 response to the header at `buf` and retires the
