@@ -16,6 +16,7 @@ use crate::abstractions::chrdev::{Class, Region};
 use crate::abstractions::module;
 use crate::abstractions::proc::ProcDir;
 use crate::abstractions::scsi::{Interface, Registration, ScsiDevice};
+use crate::abstractions::workqueue::DriverQueue;
 use crate::core::device::{Device, GLOBALS, MAX_DEVS};
 use kernel::c_str;
 use kernel::prelude::*;
@@ -47,6 +48,7 @@ impl Interface for RsgInterface {
 /// The loaded module.
 struct Rsg {
     interface: Option<Registration<RsgInterface>>,
+    _queue: DriverQueue,
     _proc: ProcDir,
     _region: Region,
 }
@@ -67,11 +69,15 @@ impl kernel::Module for Rsg {
             globals.major = region.major();
             globals.class = Some(class);
         }
+        let queue = DriverQueue::new(c_str!("rsg")).inspect_err(|_| {
+            GLOBALS.lock().class = None;
+        })?;
         let proc = interface::proc::register().inspect_err(|_| {
             GLOBALS.lock().class = None;
         })?;
         let mut module = Rsg {
             interface: None,
+            _queue: queue,
             _proc: proc,
             _region: region,
         };

@@ -16,3 +16,4 @@ pub(crate) mod sync;
 pub(crate) mod task;
 pub(crate) mod time;
 pub(crate) mod wait;
+pub(crate) mod workqueue;

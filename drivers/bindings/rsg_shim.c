@@ -19,6 +19,7 @@
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
 #include <linux/spinlock.h>
+#include <linux/workqueue.h>
 #include <scsi/scsi_cmnd.h>
 #include <scsi/scsi_device.h>
 #include <scsi/scsi_driver.h>
@@ -131,6 +132,11 @@ void rsg_vmf_set_page(struct vm_fault *vmf, struct page *page,
 struct file *rsg_vma_file(struct vm_area_struct *vma)
 {
 	return vma->vm_file;
+}
+
+struct workqueue_struct *rsg_alloc_workqueue(const char *name)
+{
+	return alloc_workqueue("%s", WQ_MEM_RECLAIM, 0, name);
 }
 
 unsigned long rsg_spin_lock_irqsave(struct spinlock *lock)

@@ -74,6 +74,10 @@ void rsg_vmf_set_page(struct vm_fault *vmf, struct page *page,
 		      unsigned long n);
 struct file *rsg_vma_file(struct vm_area_struct *vma);
 
+/* The driver's own workqueue. */
+struct workqueue_struct;
+struct workqueue_struct *rsg_alloc_workqueue(const char *name);
+
 /* Locking. */
 unsigned long rsg_spin_lock_irqsave(struct spinlock *lock);
 void rsg_spin_unlock_irqrestore(struct spinlock *lock, unsigned long flags);

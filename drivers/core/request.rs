@@ -12,7 +12,7 @@ use crate::uapi::sg_io_hdr;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use kernel::prelude::*;
 use kernel::sync::{Arc, LockedBy};
-use kernel::workqueue::{self, new_work, Work, WorkItem};
+use kernel::workqueue::{new_work, Work, WorkItem};
 
 /// Where a request is in its life (sg's `done` 0, 1, 2).
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -340,7 +340,7 @@ impl Request {
     pub(crate) fn retire_later(req: Arc<Self>) {
         // A request is queued at most once: from its completion or from the
         // final close, never both.
-        let _ = workqueue::system().enqueue(req);
+        let _ = crate::abstractions::workqueue::queue().enqueue(req);
     }
 }
 
