@@ -7,6 +7,7 @@
 //! [`include/scsi/scsi_cmnd.h`](srctree/include/scsi/scsi_cmnd.h)
 
 use super::pages::PageRuns;
+use super::sync::{new_spinlock_irq, SpinLockIrq};
 use crate::bindings as shim;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
@@ -177,14 +178,21 @@ impl ScsiRequest {
     /// Starts the request; `T::complete` runs when it ends, possibly in
     /// interrupt context and possibly before this returns.
     pub(crate) fn start<T: Completion>(self, data: T::Data, timeout: u32, at_head: bool) {
-        let rq = self.rq.as_ptr();
+        let nn = self.rq;
+        let rq = nn.as_ptr();
         core::mem::forget(self);
+        let ptr = data.into_foreign();
+        // SAFETY: `ptr` came from `into_foreign` and is taken back only in
+        // `end_io`, after this borrow ends.
+        T::with_abort_handle(unsafe { T::Data::borrow(ptr) }, &mut |handle| {
+            *handle.rq.lock() = Some(RqPtr(nn));
+        });
         // SAFETY: The request is ours and unstarted; ownership passes to the
         // block layer, which calls `end_io` exactly once, where `data` is
         // taken back.
         unsafe {
             (*rq).timeout = timeout;
-            (*rq).end_io_data = data.into_foreign() as *mut _;
+            (*rq).end_io_data = ptr as *mut _;
             (*rq).end_io = Some(end_io::<T>);
             bindings::blk_execute_rq_nowait(rq, at_head);
         }
@@ -195,6 +203,48 @@ impl Drop for ScsiRequest {
     fn drop(&mut self) {
         // SAFETY: Owned and never started (type invariant).
         unsafe { bindings::blk_mq_free_request(self.rq.as_ptr()) };
+    }
+}
+
+/// A started request, as its abort handle holds it.
+struct RqPtr(NonNull<bindings::request>);
+
+// SAFETY: Only used under the handle's lock, from any thread.
+unsafe impl Send for RqPtr {}
+
+/// Lets the owner of a request's completion data abort it while it runs.
+///
+/// # Invariants
+///
+/// `rq` holds the request only between its start and its completion: `end_io`
+/// clears it, under the lock, before the request is freed.
+#[pin_data]
+pub(crate) struct AbortHandle {
+    #[pin]
+    rq: SpinLockIrq<Option<RqPtr>>,
+}
+
+impl AbortHandle {
+    /// A handle with no request.
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            rq <- new_spinlock_irq!(None, "rsg::AbortHandle"),
+        })
+    }
+
+    /// Asks the SCSI mid-layer to abort the request now, as if it timed out;
+    /// it then completes through error handling. `false` when not running.
+    pub(crate) fn abort(&self) -> bool {
+        let guard = self.rq.lock();
+        match &*guard {
+            Some(rq) => {
+                // SAFETY: Under the lock, a request held here has not been
+                // freed (type invariant).
+                unsafe { bindings::blk_abort_request(rq.0.as_ptr()) };
+                true
+            }
+            None => false,
+        }
     }
 }
 
@@ -277,6 +327,14 @@ pub(crate) trait Completion {
     /// Called once, possibly in interrupt context: must not sleep, and must
     /// not drop anything whose drop sleeps.
     fn complete(data: Self::Data, done: &Completed<'_>);
+
+    /// Passes the handle through which the request may be aborted, if it
+    /// has one, to `f`.
+    fn with_abort_handle(
+        _data: <Self::Data as ForeignOwnable>::Borrowed<'_>,
+        _f: &mut dyn FnMut(&AbortHandle),
+    ) {
+    }
 }
 
 /// # Safety
@@ -286,6 +344,15 @@ unsafe extern "C" fn end_io<T: Completion>(
     rq: *mut bindings::request,
     _status: bindings::blk_status_t,
 ) -> bindings::rq_end_io_ret {
+    // SAFETY: `start` stored the foreign value; this runs once, and the
+    // borrow ends before the value is taken back below.
+    T::with_abort_handle(
+        unsafe { T::Data::borrow((*rq).end_io_data) },
+        &mut |handle| {
+            // INVARIANT: Cleared before the request is freed.
+            *handle.rq.lock() = None;
+        },
+    );
     // SAFETY: `start` stored the foreign value; this runs once.
     let data = unsafe { T::Data::from_foreign((*rq).end_io_data) };
     T::complete(

@@ -70,3 +70,10 @@ pub(crate) fn set_allow_dio(on: bool) {
     // SAFETY: Writes a module parameter.
     unsafe { shim::rsg_param_set_allow_dio(on as i32) }
 }
+
+/// The `queue_depth` parameter: outstanding queue-interface requests per
+/// file, 1..=65536.
+pub(crate) fn queue_depth() -> usize {
+    // SAFETY: Reads a module parameter.
+    unsafe { shim::rsg_param_queue_depth() as usize }
+}

@@ -85,6 +85,19 @@ impl WaitQueue {
         lock: &'a Lock<T, B>,
         guard: Guard<'a, T, B>,
     ) -> (Guard<'a, T, B>, bool) {
+        let (guard, signalled, _) = self.wait_interruptible_timeout(lock, guard, None);
+        (guard, signalled)
+    }
+
+    /// As [`WaitQueue::wait_interruptible`], for at most `timeout` jiffies
+    /// when given; also returns the jiffies left (0: timed out).
+    pub(crate) fn wait_interruptible_timeout<'a, T: ?Sized, B: Backend>(
+        &self,
+        lock: &'a Lock<T, B>,
+        guard: Guard<'a, T, B>,
+        timeout: Option<u64>,
+    ) -> (Guard<'a, T, B>, bool, u64) {
+        let mut left = timeout.unwrap_or(0);
         let entry = Opaque::<bindings::wait_queue_entry>::uninit();
         // SAFETY: `entry` lives on this stack frame until `finish_wait`
         // below removes it from the queue; the queue is initialised.
@@ -99,13 +112,19 @@ impl WaitQueue {
         // no lock is held.
         unsafe {
             if bindings::signal_pending(bindings::get_current()) == 0 {
-                bindings::schedule();
+                match timeout {
+                    Some(t) => {
+                        let t = t.min(i64::MAX as u64 - 1) as i64;
+                        left = bindings::schedule_timeout(t as _).max(0) as u64;
+                    }
+                    None => bindings::schedule(),
+                }
             }
             bindings::finish_wait(self.raw(), entry.get());
         }
         // SAFETY: As above.
         let signalled = unsafe { bindings::signal_pending(bindings::get_current()) } != 0;
-        (lock.lock(), signalled)
+        (lock.lock(), signalled, left)
     }
 
     /// Registers the queue with a `poll()` in progress.

@@ -417,6 +417,34 @@ MODULE_PARM_DESC(allow_dio, "allow direct I/O (default: 0 (disallow))");
 
 MODULE_VERSION("3.5.36");
 
+static int rsg_queue_depth = 256;
+
+static int queue_depth_set(const char *val, const struct kernel_param *kp)
+{
+	int depth, ret;
+
+	ret = kstrtoint(val, 0, &depth);
+	if (ret)
+		return ret;
+	if (depth < 1 || depth > 65536)
+		return -ERANGE;
+	rsg_queue_depth = depth;
+	return 0;
+}
+
+static const struct kernel_param_ops queue_depth_ops = {
+	.set = queue_depth_set,
+	.get = param_get_int,
+};
+
+module_param_cb(queue_depth, &queue_depth_ops, &rsg_queue_depth, 0644);
+MODULE_PARM_DESC(queue_depth, "requests each fd may have outstanding through RSG_IOQUEUE (default 256, 1..65536)");
+
+int rsg_param_queue_depth(void)
+{
+	return READ_ONCE(rsg_queue_depth);
+}
+
 int rsg_param_major(void)
 {
 	return READ_ONCE(rsg_major);

@@ -142,6 +142,7 @@ int rsg_param_major(void);
 int rsg_param_def_reserved_size(void);
 int rsg_param_scatter_elem_sz(void);
 int rsg_param_allow_dio(void);
+int rsg_param_queue_depth(void);
 void rsg_param_set_allow_dio(int val);
 
 #endif

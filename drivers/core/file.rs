@@ -4,7 +4,8 @@
 
 use super::buffer::Buffer;
 use super::device::Device;
-use super::request::{Request, Stage};
+use super::queue::Queues;
+use super::request::{Kind, Request, Stage};
 use crate::abstractions::module::ModuleRef;
 use crate::abstractions::scsi::OpenRef;
 use crate::abstractions::sync::{new_spinlock_irq, SpinLockIrq};
@@ -29,6 +30,8 @@ pub(crate) struct FileInner {
     pub(crate) force_packid: bool,
     /// The last close happened; completions clean up after themselves.
     pub(crate) closed: bool,
+    /// The queue interface's requests.
+    pub(crate) queues: Queues,
 }
 
 impl FileInner {
@@ -121,16 +124,28 @@ pub(crate) struct OpenFile {
     _module: ModuleRef,
 }
 
-/// A request slot held while a submission is built; given back on drop.
+/// Room held for a request while it is built; given back on drop.
 pub(crate) struct Slot<'a> {
     file: &'a OpenFile,
+    kind: Kind,
     held: bool,
+}
+
+impl Slot<'_> {
+    /// Which interface the request belongs to.
+    pub(crate) fn kind(&self) -> Kind {
+        self.kind
+    }
 }
 
 impl Drop for Slot<'_> {
     fn drop(&mut self) {
         if self.held {
-            self.file.inner.lock().pending -= 1;
+            let mut inner = self.file.inner.lock();
+            match self.kind {
+                Kind::Sg => inner.pending -= 1,
+                Kind::Queued => inner.queues.unreserve(),
+            }
         }
     }
 }
@@ -159,6 +174,7 @@ impl OpenFile {
                         keep_orphan: false,
                         force_packid: false,
                         closed: false,
+                        queues: Queues::new(),
                     },
                     "rsg::OpenFile::inner"
                 ),
@@ -190,19 +206,53 @@ impl OpenFile {
         inner.pending += 1;
         Ok(Slot {
             file: self,
+            kind: Kind::Sg,
             held: true,
         })
     }
 
-    /// Lists `req` in the slot `slot` held.
+    /// Holds room in the queue interface's queues, made on first use with
+    /// the `queue_depth` parameter; `EAGAIN` when they are full.
+    pub(crate) fn reserve_queued(&self) -> Result<Slot<'_>> {
+        if self.inner.lock().queues.depth() == 0 {
+            let storage = Queues::storage(crate::abstractions::module::queue_depth())?;
+            let unused = self.inner.lock().queues.install(storage);
+            drop(unused);
+        }
+        self.inner.lock().queues.reserve()?;
+        Ok(Slot {
+            file: self,
+            kind: Kind::Queued,
+            held: true,
+        })
+    }
+
+    /// Lists `req` in the room `slot` held.
     pub(crate) fn insert(&self, mut slot: Slot<'_>, req: Arc<Request>) {
         let mut inner = self.inner.lock();
         slot.held = false;
-        inner.pending -= 1;
         inner.next_seq += 1;
         req.set_seq(inner.next_seq);
-        if let Some(free) = inner.requests.iter_mut().find(|r| r.is_none()) {
-            *free = Some(req);
+        match slot.kind {
+            Kind::Sg => {
+                inner.pending -= 1;
+                if let Some(free) = inner.requests.iter_mut().find(|r| r.is_none()) {
+                    *free = Some(req);
+                }
+            }
+            Kind::Queued => {
+                let index = inner.queues.activate(req.clone());
+                req.set_slot(&mut inner, index);
+            }
+        }
+    }
+
+    /// Aborts every request of the queue interface still running, so that
+    /// they complete (with an error status) now.
+    pub(crate) fn abort_queued(&self) {
+        let inner = self.inner.lock();
+        for req in inner.queues.active() {
+            req.abort();
         }
     }
 
@@ -226,6 +276,7 @@ impl OpenFile {
 
     /// Wakes everyone waiting on this file: the device is going away.
     pub(crate) fn device_gone(&self) {
+        self.abort_queued();
         self.read_wait.notify_all();
         self.fasync.kill(kernel::bindings::POLL_HUP);
     }
@@ -248,6 +299,15 @@ impl OpenFile {
         }
         for req in finished.into_iter().flatten() {
             Request::retire_later(req);
+        }
+        // Unreaped completions go. Running requests of the queue interface
+        // become abandoned: `closed` makes them free themselves when they end.
+        loop {
+            let req = self.inner.lock().queues.pop_done();
+            match req {
+                Some(req) => Request::retire_later(req),
+                None => break,
+            }
         }
     }
 }

@@ -6,4 +6,5 @@
 pub(crate) mod buffer;
 pub(crate) mod device;
 pub(crate) mod file;
+pub(crate) mod queue;
 pub(crate) mod request;

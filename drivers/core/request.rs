@@ -5,13 +5,15 @@
 
 use super::buffer::Buffer;
 use super::file::{FileInner, OpenFile};
-use crate::abstractions::block::{Completed, Completion, UserMapping, SENSE_BUFFERSIZE};
+use crate::abstractions::block::{
+    AbortHandle, Completed, Completion, UserMapping, SENSE_BUFFERSIZE,
+};
 use crate::abstractions::pages::PAGE_SIZE;
 use crate::abstractions::time;
 use crate::uapi::sg_io_hdr;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use kernel::prelude::*;
-use kernel::sync::{Arc, LockedBy};
+use kernel::sync::{Arc, ArcBorrow, LockedBy};
 use kernel::workqueue::{new_work, Work, WorkItem};
 
 /// Where a request is in its life (sg's `done` 0, 1, 2).
@@ -168,6 +170,16 @@ impl RequestIo {
     }
 }
 
+/// Which interface a request came through.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// sg's: `SG_IO`, `write()`/`read()`; at most 16 per file.
+    Sg,
+    /// The queue interface; up to the queue depth, reaped in completion
+    /// order.
+    Queued,
+}
+
 /// Request state that completions change, under the file's lock.
 pub(crate) struct RequestState {
     stage: Stage,
@@ -177,6 +189,8 @@ pub(crate) struct RequestState {
     sg_io_owned: bool,
     response: Response,
     io: Option<RequestIo>,
+    /// Where a queued request sits among the active ones.
+    slot: usize,
 }
 
 /// A request.
@@ -190,8 +204,13 @@ pub(crate) struct Request {
     pub(crate) opcode: u8,
     /// When it was submitted, in ms of jiffies.
     start_ms: u32,
+    /// The interface it came through.
+    pub(crate) kind: Kind,
     seq: AtomicU64,
     state: LockedBy<RequestState, FileInner>,
+    /// Reaches the running block request, for cancellation.
+    #[pin]
+    abort: AbortHandle,
     #[pin]
     work: Work<Request>,
 }
@@ -207,6 +226,7 @@ impl Request {
         hdr: sg_io_hdr,
         opcode: u8,
         start_ms: u32,
+        kind: Kind,
         sg_io_owned: bool,
         io: RequestIo,
     ) -> Result<Arc<Self>> {
@@ -218,6 +238,7 @@ impl Request {
                 sg_io_owned,
                 response: Response::new(),
                 io: Some(io),
+                slot: 0,
             },
         );
         Arc::pin_init(
@@ -226,8 +247,10 @@ impl Request {
                 hdr,
                 opcode,
                 start_ms,
+                kind,
                 seq: AtomicU64::new(0),
                 state,
+                abort <- AbortHandle::new(),
                 work <- new_work!("rsg::Request::work"),
             }),
             GFP_KERNEL,
@@ -241,6 +264,17 @@ impl Request {
 
     pub(crate) fn set_seq(&self, seq: u64) {
         self.seq.store(seq, Ordering::Relaxed);
+    }
+
+    /// Records where a queued request sits among the active ones.
+    pub(crate) fn set_slot(&self, inner: &mut FileInner, slot: usize) {
+        self.state.access_mut(inner).slot = slot;
+    }
+
+    /// Aborts the request if it is running; it then completes with an
+    /// error status. `false` if it is not running.
+    pub(crate) fn abort(&self) -> bool {
+        self.abort.abort()
     }
 
     /// Its stage.
@@ -332,7 +366,9 @@ impl Request {
                 DataBuffer::None => {}
             }
         }
-        drop(self.file.remove(self));
+        if self.kind == Kind::Sg {
+            drop(self.file.remove(self));
+        }
         ret
     }
 
@@ -352,8 +388,44 @@ impl WorkItem for Request {
     }
 }
 
+impl Request {
+    /// A queue-interface request ended: it moves from the active set to the
+    /// done queue, or, abandoned by the final close, frees itself.
+    fn complete_queued(req: Arc<Request>, response: Response) {
+        let abandoned = {
+            let mut inner = req.file.inner.lock();
+            let st = req.state.access_mut(&mut inner);
+            st.response = response;
+            st.stage = Stage::Ready;
+            let slot = st.slot;
+            let queued = inner.queues.take_active(slot);
+            if inner.closed {
+                // The completion's own reference outlives this one.
+                drop(queued);
+                true
+            } else {
+                if let Some(queued) = queued {
+                    inner.queues.push_done(queued);
+                }
+                req.file.read_wait.notify_all();
+                req.file.fasync.kill(kernel::bindings::POLL_IN);
+                false
+            }
+        };
+        if abandoned {
+            Request::retire_later(req);
+        } else if let Some(last) = Arc::into_unique_or_drop(req) {
+            Request::retire_later(last.into());
+        }
+    }
+}
+
 impl Completion for Request {
     type Data = Arc<Request>;
+
+    fn with_abort_handle(req: ArcBorrow<'_, Request>, f: &mut dyn FnMut(&AbortHandle)) {
+        f(&req.abort);
+    }
 
     fn complete(req: Arc<Request>, done: &Completed<'_>) {
         let mut response = Response::from_completion(done);
@@ -366,6 +438,9 @@ impl Completion for Request {
                 req.opcode,
                 &response.sense[..18]
             );
+        }
+        if req.kind == Kind::Queued {
+            return Request::complete_queued(req, response);
         }
         let deliver = {
             let mut inner = req.file.inner.lock();

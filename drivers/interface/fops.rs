@@ -50,13 +50,14 @@ impl FileOperations for RsgFile {
         data.read_wait.poll_wait(file, table);
         let inner = data.inner.lock();
         let mut res = 0;
-        if inner.readable().next().is_some() {
+        if inner.readable().next().is_some() || inner.queues.has_done() {
             res |= EPOLLIN | EPOLLRDNORM;
         }
         let count = inner.outstanding();
+        let sg_room = (!inner.cmd_q && count == 0) || (inner.cmd_q && count < SG_MAX_QUEUE);
         if data.dev.is_detaching() {
             res |= EPOLLHUP;
-        } else if (!inner.cmd_q && count == 0) || (inner.cmd_q && count < SG_MAX_QUEUE) {
+        } else if sg_room && inner.queues.has_room() {
             res |= EPOLLOUT | EPOLLWRNORM;
         }
         res

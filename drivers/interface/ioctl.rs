@@ -37,6 +37,9 @@ pub(crate) fn ioctl(
 ) -> Result<isize> {
     let dev = &ofile.dev;
     let read_only = !file.is_rdwr();
+    if let Some(ret) = super::queue::ioctl(ofile, file, cmd, arg) {
+        return ret;
+    }
     match cmd {
         SG_IO => return v3::sg_io(ofile, file, arg).map(|()| 0),
         SG_SET_TIMEOUT => {

@@ -6,6 +6,7 @@
 pub(crate) mod fops;
 pub(crate) mod ioctl;
 pub(crate) mod proc;
+pub(crate) mod queue;
 pub(crate) mod rw;
 pub(crate) mod v2;
 pub(crate) mod v3;

@@ -54,9 +54,22 @@ pub(crate) fn new_write(
     if count < core::mem::size_of::<sg_io_hdr>() {
         return Err(EINVAL);
     }
-    let dev = &ofile.dev;
     ofile.inner.lock().cmd_q = true;
     let slot = ofile.reserve_slot()?;
+    write_hdr(ofile, file, slot, buf, read_only, sg_io_owned)
+}
+
+/// Checks the v3 header at `buf` and starts its request in the room `slot`
+/// holds, for `write()`, `SG_IO` and the queue interface alike.
+pub(crate) fn write_hdr(
+    ofile: ArcBorrow<'_, OpenFile>,
+    file: &File,
+    slot: Slot<'_>,
+    buf: usize,
+    read_only: bool,
+    sg_io_owned: bool,
+) -> Result<Arc<Request>> {
+    let dev = &ofile.dev;
     let hdr = read_sg_io_hdr(buf)?;
     let start_ms = time::now_ms();
     if hdr.interface_id != i32::from(b'S') {
@@ -138,7 +151,8 @@ pub(crate) fn common_write(
         hdr.info |= SG_INFO_DIRECT_IO;
     }
     let opcode = cdb.first().copied().unwrap_or(0);
-    let req = Request::new(ofile.into(), hdr, opcode, start_ms, sg_io_owned, io)?;
+    let kind = slot.kind();
+    let req = Request::new(ofile.into(), hdr, opcode, start_ms, kind, sg_io_owned, io)?;
     if dev.is_detaching() {
         let _ = req.retire();
         return Err(ENODEV);
@@ -255,7 +269,8 @@ pub(crate) fn new_read(req: &Arc<Request>, buf: usize, count: usize) -> Result<u
     ret.and(retired).map(|()| count)
 }
 
-fn write_response(req: &Arc<Request>, buf: usize) -> Result {
+/// Writes a completed request's response to the v3 header at `buf`.
+pub(crate) fn write_response(req: &Arc<Request>, buf: usize) -> Result {
     let resp = req.response(&req.file.inner.lock());
     let mut hdr = req.hdr;
     hdr.status = resp.status;
