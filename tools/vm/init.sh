@@ -8,14 +8,19 @@ mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
-for d in /tmp /run /var/tmp /var/log; do mount -t tmpfs tmpfs "$d"; done
-mkdir -p /run/out
+mount -t tmpfs tmpfs /run
+mkdir -p /run/out /run/repo /run/kernel
 mount -t 9p -o trans=virtio,version=9p2000.L rsgout /run/out
 
-repo=$(cat /run/out/repo)
-export RSG_KERNEL=$(cat /run/out/kernel)
+# The repository and the kernel tree may live under /tmp on the host: pin
+# them under /run before /tmp becomes the guest's own tmpfs.
+mount --bind "$(cat /run/out/repo)" /run/repo
+mount --bind "$(cat /run/out/kernel)" /run/kernel
+for d in /tmp /var/tmp /var/log; do mount -t tmpfs tmpfs "$d"; done
+
+export RSG_KERNEL=/run/kernel
 export HOME=/tmp TMPDIR=/tmp
-cd "$repo" || exit 1
+cd /run/repo || exit 1
 echo 0 > /proc/sys/kernel/printk_ratelimit 2>/dev/null
 bash -c "source tools/vm/guest.sh; $(cat /run/out/cmd)" > /run/out/output 2>&1 < /dev/null
 status=$?
