@@ -20,6 +20,7 @@ use crate::abstractions::workqueue::DriverQueue;
 use crate::core::device::{Device, GLOBALS, MAX_DEVS};
 use kernel::c_str;
 use kernel::prelude::*;
+use kernel::sync::Arc;
 
 module! {
     type: Rsg,
@@ -63,7 +64,7 @@ impl kernel::Module for Rsg {
             major if major > 0 => Region::new_fixed(major as u32, MAX_DEVS, name)?,
             _ => return Err(EINVAL),
         };
-        let class = Class::new(c_str!("scsi_rsg"))?;
+        let class = Arc::new(Class::new(c_str!("scsi_rsg"))?, GFP_KERNEL)?;
         {
             let mut globals = GLOBALS.lock();
             globals.major = region.major();

@@ -192,3 +192,31 @@ impl SgReqInfo {
         }
     }
 }
+
+/// `struct rsg_batch` of rsg's queue interface (`include/uapi/scsi/rsg.h`).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct RsgBatch {
+    pub(crate) hdrs: u64,
+    pub(crate) count: u32,
+    pub(crate) flags: u32,
+    pub(crate) done: u32,
+    pub(crate) timeout_ms: u32,
+}
+
+// SAFETY: Integers with no padding.
+unsafe impl kernel::types::FromBytes for RsgBatch {}
+// SAFETY: As above.
+unsafe impl kernel::types::AsBytes for RsgBatch {}
+
+/// `struct rsg_cancel`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct RsgCancel {
+    pub(crate) tag: u64,
+    pub(crate) flags: u32,
+    pub(crate) reserved: u32,
+}
+
+// SAFETY: Integers with no padding.
+unsafe impl kernel::types::FromBytes for RsgCancel {}

@@ -6,13 +6,17 @@
 //! [`include/linux/device/class.h`](srctree/include/linux/device/class.h)
 
 use super::file::{FileOperations, OperationsVtable};
+use super::pages::PAGE_SIZE;
 use crate::bindings as shim;
+use core::marker::PhantomData;
 use core::ptr::NonNull;
 use kernel::bindings;
 use kernel::c_str;
 use kernel::error::{from_err_ptr, to_result};
 use kernel::prelude::*;
 use kernel::str::CStr;
+use kernel::sync::Arc;
+use kernel::types::ForeignOwnable;
 
 /// Bits of a `dev_t` that hold the minor number (`MINORBITS`).
 pub(crate) const MINOR_BITS: u32 = 20;
@@ -151,67 +155,168 @@ impl Drop for Class {
     }
 }
 
-/// A class device with a `dev` attribute (so devtmpfs makes its node), and a
-/// link to it from its parent.
+/// A read-only sysfs attribute of a class device, shown from its data.
+pub(crate) trait Attribute: Send + Sync + 'static {
+    /// The file name.
+    const NAME: &'static CStr;
+
+    /// Writes the value, at most a page.
+    fn show(&self, out: &mut SysfsBuf<'_>) -> core::fmt::Result;
+}
+
+/// The page a sysfs `show` fills.
 ///
 /// # Invariants
 ///
-/// `dev` came from `device_create()` in `class`, and the link named `link`
-/// under `parent` exists when `linked`; both go on drop.
+/// `buf` is the `PAGE_SIZE` buffer of a `show` call; `len` bytes are used.
+pub(crate) struct SysfsBuf<'a> {
+    buf: *mut u8,
+    len: usize,
+    _p: PhantomData<&'a mut [u8]>,
+}
+
+impl core::fmt::Write for SysfsBuf<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let n = s.len().min(PAGE_SIZE - self.len);
+        // SAFETY: `buf` has `PAGE_SIZE` bytes (type invariant) and `len + n`
+        // stays within them; the source is a distinct Rust string.
+        unsafe { core::ptr::copy_nonoverlapping(s.as_ptr(), self.buf.add(self.len), n) };
+        self.len += n;
+        if n < s.len() {
+            Err(core::fmt::Error)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// The `device_attribute` of `T`, with a static address.
+struct AttributeTable<T>(PhantomData<T>);
+
+impl<T: Attribute> AttributeTable<T> {
+    const ATTR: bindings::device_attribute = bindings::device_attribute {
+        attr: bindings::attribute {
+            name: T::NAME.as_char_ptr(),
+            mode: 0o444,
+        },
+        show: Some(show::<T>),
+        store: None,
+    };
+}
+
+/// # Safety
+///
+/// Called by sysfs for a device made by [`ClassDevice::new`] with data of
+/// type `Arc<T>`, with a page-sized `buf`.
+unsafe extern "C" fn show<T: Attribute>(
+    dev: *mut bindings::device,
+    _attr: *mut bindings::device_attribute,
+    buf: *mut kernel::ffi::c_char,
+) -> isize {
+    // SAFETY: The driver data is the `Arc<T>` that `ClassDevice` holds until
+    // after the device (and so this attribute) is gone.
+    let data = unsafe { <Arc<T> as ForeignOwnable>::borrow((*dev).driver_data) };
+    let mut out = SysfsBuf {
+        buf: buf.cast(),
+        len: 0,
+        _p: PhantomData,
+    };
+    // A value cut at the page end is still shown.
+    let _ = data.show(&mut out);
+    out.len as isize
+}
+
+/// A class device with a `dev` attribute (so devtmpfs makes its node), an
+/// attribute shown from its data, and a link to it from its parent.
+///
+/// # Invariants
+///
+/// `dev` came from `device_create()` in `class` with `data` as its driver
+/// data; the link named `link` under `parent` exists when `linked`. This
+/// value holds references on `class`, `parent` and `data`, and removes the
+/// device and the link on drop.
 pub(crate) struct ClassDevice {
-    class: NonNull<bindings::class>,
+    class: Arc<Class>,
     parent: NonNull<bindings::device>,
     devt: u32,
     link: &'static CStr,
     linked: bool,
+    data: *const kernel::ffi::c_void,
+    drop_data: unsafe fn(*const kernel::ffi::c_void),
 }
 
-// SAFETY: The driver core allows removal from any thread.
+// SAFETY: The driver core allows removal from any thread; `data` is an
+// `Arc` of a `Send + Sync` type.
 unsafe impl Send for ClassDevice {}
 // SAFETY: `&ClassDevice` exposes nothing.
 unsafe impl Sync for ClassDevice {}
 
+/// # Safety
+///
+/// `ptr` must come from `Arc::<T>::into_foreign` and not be used after.
+unsafe fn drop_arc<T: Attribute>(ptr: *const kernel::ffi::c_void) {
+    // SAFETY: As the caller guarantees.
+    drop(unsafe { <Arc<T> as ForeignOwnable>::from_foreign(ptr) });
+}
+
 impl ClassDevice {
-    /// Creates `NAME` (from `fmt`) under `parent` with number `devt`, and the
-    /// link `link` to it in `parent`'s directory.
-    ///
-    /// The caller keeps `parent` and `class` alive for the result's life.
-    pub(crate) fn new(
-        class: &Class,
+    /// Creates `name` in `class` under `parent` with number `devt`, the
+    /// attribute `T::NAME` shown from `data`, and the link `link` to it in
+    /// `parent`'s directory.
+    pub(crate) fn new<T: Attribute>(
+        class: &Arc<Class>,
         parent: &super::scsi::ScsiDevice,
         devt: u32,
         name: &CStr,
         link: &'static CStr,
+        data: Arc<T>,
     ) -> Result<Self> {
         let parent = parent.gendev();
+        let data = data.into_foreign();
         // SAFETY: `class` and `parent` are live; "%s" consumes `name`, a
-        // valid C string.
+        // valid C string; `data` stays valid until `drop` below.
         let dev = from_err_ptr(unsafe {
             bindings::device_create(
                 class.class.as_ptr(),
                 parent.as_ptr(),
                 devt,
-                core::ptr::null_mut(),
+                data as *mut _,
                 c_str!("%s").as_char_ptr(),
                 name.as_char_ptr(),
             )
-        })?;
+        });
+        let dev = match dev {
+            Ok(dev) => dev,
+            Err(e) => {
+                // SAFETY: `data` came from `into_foreign` and was not kept.
+                unsafe { drop_arc::<T>(data) };
+                return Err(e);
+            }
+        };
+        // SAFETY: `parent` is live; the reference is put on drop.
+        unsafe { bindings::get_device(parent.as_ptr()) };
+        // INVARIANT: From here on, drop undoes what exists.
+        let mut this = Self {
+            class: class.clone(),
+            parent,
+            devt,
+            link,
+            linked: false,
+            data,
+            drop_data: drop_arc::<T>,
+        };
+        // SAFETY: `dev` is live; the attribute table is static.
+        to_result(unsafe { bindings::device_create_file(dev, &AttributeTable::<T>::ATTR) })?;
         // SAFETY: Both kobjects are live; failure only loses the link, as
         // for sg.
-        let linked = unsafe {
+        this.linked = unsafe {
             bindings::sysfs_create_link(
                 &mut (*parent.as_ptr()).kobj,
                 &mut (*dev).kobj,
                 link.as_char_ptr(),
             )
         } == 0;
-        Ok(Self {
-            class: class.class,
-            parent,
-            devt,
-            link,
-            linked,
-        })
+        Ok(this)
     }
 }
 
@@ -226,7 +331,14 @@ impl Drop for ClassDevice {
                 )
             };
         }
-        // SAFETY: The device was created in this class with this number.
-        unsafe { bindings::device_destroy(self.class.as_ptr(), self.devt) };
+        // SAFETY: The device was created in this class with this number;
+        // destroying it waits for running `show` calls and removes the
+        // attribute with it.
+        unsafe { bindings::device_destroy(self.class.class.as_ptr(), self.devt) };
+        // SAFETY: The device, the only user of `data`, is gone; `data` came
+        // from `into_foreign` of the type `drop_data` was made for.
+        unsafe { (self.drop_data)(self.data) };
+        // SAFETY: Balances the `get_device` in `new`.
+        unsafe { bindings::put_device(self.parent.as_ptr()) };
     }
 }

@@ -29,3 +29,9 @@ pub(crate) fn user_hz() -> i64 {
     // SAFETY: Returns a constant.
     i64::from(unsafe { shim::rsg_user_hz() })
 }
+
+/// Monotonic time in nanoseconds (`ktime_get()`).
+pub(crate) fn now_ns() -> u64 {
+    // SAFETY: Reads the monotonic clock; callable from any context.
+    unsafe { kernel::bindings::ktime_get() as u64 }
+}

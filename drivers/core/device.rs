@@ -4,7 +4,8 @@
 //! that maps minor numbers to devices.
 
 use super::file::OpenFile;
-use crate::abstractions::chrdev::{mkdev, Cdev, Class, ClassDevice};
+use super::stats::Stats;
+use crate::abstractions::chrdev::{mkdev, Attribute, Cdev, Class, ClassDevice, SysfsBuf};
 use crate::abstractions::file::File;
 use crate::abstractions::scsi::ScsiDevice;
 use crate::abstractions::sync::GlobalMutex;
@@ -12,7 +13,7 @@ use crate::interface::fops::RsgFile;
 use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use kernel::bindings::{O_ACCMODE, O_EXCL, O_NONBLOCK, O_RDONLY};
 use kernel::prelude::*;
-use kernel::str::CString;
+use kernel::str::{CStr, CString};
 use kernel::sync::{new_condvar, new_mutex, Arc, CondVar, Mutex};
 use kernel::{c_str, fmt};
 
@@ -23,7 +24,7 @@ pub(crate) const MAX_DEVS: u32 = 1 << crate::abstractions::chrdev::MINOR_BITS;
 /// minor.
 pub(crate) struct Globals {
     pub(crate) major: u32,
-    pub(crate) class: Option<Class>,
+    pub(crate) class: Option<Arc<Class>>,
     devices: KVec<Option<Arc<Device>>>,
 }
 
@@ -96,6 +97,8 @@ pub(crate) struct Device {
     detaching: AtomicBool,
     /// `SG_SET_DEBUG`: log sense data of failed commands when non-zero.
     debug: AtomicU8,
+    /// I/O statistics, shown in sysfs as `stat`.
+    pub(crate) stats: Stats,
     #[pin]
     open: Mutex<OpenState>,
     #[pin]
@@ -150,6 +153,7 @@ impl Device {
                 sdev,
                 detaching: AtomicBool::new(false),
                 debug: AtomicU8::new(0),
+                stats: Stats::default(),
                 open <- new_mutex!(OpenState { count: 0, exclusive: false, files: KVec::new() }),
                 open_wait <- new_condvar!("rsg::Device::open_wait"),
                 node <- new_mutex!(None),
@@ -159,7 +163,8 @@ impl Device {
         let name = CString::try_from_fmt(fmt!("rsg{}", index))?;
         let class = globals.class.as_ref().ok_or(ENODEV)?;
         let cdev = Cdev::add::<RsgFile>(devt, &crate::THIS_MODULE)?;
-        let class_dev = ClassDevice::new(class, &dev.sdev, devt, &name, c_str!("rsg"))?;
+        let class_dev =
+            ClassDevice::new(class, &dev.sdev, devt, &name, c_str!("rsg"), dev.clone())?;
         *dev.node.lock() = Some(Node {
             _class_dev: class_dev,
             _cdev: cdev,
@@ -275,5 +280,13 @@ impl Device {
                 .and_then(Option::take)
         };
         drop(removed);
+    }
+}
+
+impl Attribute for Device {
+    const NAME: &'static CStr = c_str!("stat");
+
+    fn show(&self, out: &mut SysfsBuf<'_>) -> core::fmt::Result {
+        self.stats.show(out)
     }
 }

@@ -8,3 +8,4 @@ pub(crate) mod device;
 pub(crate) mod file;
 pub(crate) mod queue;
 pub(crate) mod request;
+pub(crate) mod stats;

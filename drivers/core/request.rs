@@ -5,12 +5,13 @@
 
 use super::buffer::Buffer;
 use super::file::{FileInner, OpenFile};
+use super::stats::Transfer;
 use crate::abstractions::block::{
     AbortHandle, Completed, Completion, UserMapping, SENSE_BUFFERSIZE,
 };
 use crate::abstractions::pages::PAGE_SIZE;
 use crate::abstractions::time;
-use crate::uapi::sg_io_hdr;
+use crate::uapi::{sg_io_hdr, SG_DXFER_NONE, SG_DXFER_TO_DEV};
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use kernel::prelude::*;
 use kernel::sync::{Arc, ArcBorrow, LockedBy};
@@ -420,6 +421,21 @@ impl Request {
     }
 }
 
+impl Request {
+    /// Adds the finished command to its device's statistics.
+    fn account(&self, resp: &Response) {
+        let moved = u64::from(self.hdr.dxfer_len).saturating_sub(resp.resid.max(0) as u64);
+        let transfer = match self.hdr.dxfer_direction {
+            _ if self.hdr.dxfer_len == 0 => Transfer::None,
+            SG_DXFER_NONE => Transfer::None,
+            SG_DXFER_TO_DEV => Transfer::Write(moved),
+            _ => Transfer::Read(moved),
+        };
+        let error = resp.status != 0 || resp.host_status != 0 || resp.driver_status != 0;
+        self.file.dev.stats.done(transfer, error);
+    }
+}
+
 impl Completion for Request {
     type Data = Arc<Request>;
 
@@ -430,6 +446,7 @@ impl Completion for Request {
     fn complete(req: Arc<Request>, done: &Completed<'_>) {
         let mut response = Response::from_completion(done);
         response.duration = req.elapsed_ms();
+        req.account(&response);
         // CHECK CONDITION or COMMAND TERMINATED, as sg logs them.
         if req.file.dev.debug() > 0 && matches!(response.masked_status, 0x01 | 0x11) {
             pr_info!(

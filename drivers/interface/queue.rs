@@ -8,7 +8,7 @@ use super::v3::{write_hdr, write_response};
 use crate::abstractions::file::File;
 use crate::abstractions::time;
 use crate::core::file::OpenFile;
-use crate::uapi::sg_io_hdr;
+use crate::uapi::{sg_io_hdr, RsgBatch as Batch, RsgCancel as Cancel};
 use kernel::prelude::*;
 use kernel::sync::ArcBorrow;
 use kernel::uaccess::UserSlice;
@@ -25,34 +25,6 @@ pub(crate) const RSG_GET_QUEUE_DEPTH: u32 = 0x8004_22a5;
 const BATCH_WAIT: u32 = 0x1;
 
 const HDR_SIZE: usize = core::mem::size_of::<sg_io_hdr>();
-
-/// `struct rsg_batch`.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct Batch {
-    hdrs: u64,
-    count: u32,
-    flags: u32,
-    done: u32,
-    timeout_ms: u32,
-}
-
-// SAFETY: Integers with no padding.
-unsafe impl kernel::types::FromBytes for Batch {}
-// SAFETY: As above.
-unsafe impl kernel::types::AsBytes for Batch {}
-
-/// `struct rsg_cancel`.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct Cancel {
-    tag: u64,
-    flags: u32,
-    reserved: u32,
-}
-
-// SAFETY: Integers with no padding.
-unsafe impl kernel::types::FromBytes for Cancel {}
 
 /// Queues the request whose header is at `addr`.
 fn queue_one(ofile: ArcBorrow<'_, OpenFile>, file: &File, addr: usize) -> Result {

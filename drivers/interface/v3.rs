@@ -160,6 +160,7 @@ pub(crate) fn common_write(
     // v2 requests always go to the head of the queue, as in sg.
     let at_head = hdr.interface_id == 0 || hdr.flags & SG_FLAG_Q_AT_TAIL == 0;
     ofile.insert(slot, req.clone());
+    dev.stats.start();
     rq.start::<Request>(req.clone(), timeout, at_head);
     Ok(req)
 }
