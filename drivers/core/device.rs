@@ -248,6 +248,11 @@ impl Device {
                 }
             }
         }
+        // Checked under the lock `detach` takes, so that every file it does
+        // not see is refused here.
+        if dev.is_detaching() {
+            return Err(ENODEV);
+        }
         if open.count == 0 {
             dev.set_debug(0);
         }

@@ -12,37 +12,17 @@
  * always take braces.
  */
 
-#include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
-#include <stdarg.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
-#include <unistd.h>
 #include <scsi/scsi.h>
-#include <scsi/sg.h>
 
 #include "kselftest_harness.h"
-
-#define RSG		0
-#define SG		1
-#define NDRV		2
+#include "rsg_test.h"
 
 #define BUF_SZ		(512 * 1024)
 #define SENSE_SZ	256	/* mx_sb_len is a u8 */
-#define POISON		0xa5
-#define SENSE_POISON	0xaa
 #define MAX_CDB		256
 
 #define SG_VERSION	30536
-#define DRIVER_SENSE	0x08
 #define SZ_256M		(256u << 20)
 #define USER_HZ		100
 #define DEF_TIMEOUT	(60 * USER_HZ)
@@ -57,15 +37,6 @@
 #define LBA_REJECT	6000
 #define LBA_NULL	7000
 
-static const char *const drv_name[NDRV] = { "rsg", "sg" };
-
-/* What sysfs says about the LU behind a node. */
-struct lu {
-	int host, chan, id, lun;
-	int type, queue_depth, cmd_per_lun, unique_id;
-	char vendor[9], model[17];
-};
-
 FIXTURE(sg)
 {
 	int fd[NDRV];
@@ -79,164 +50,6 @@ FIXTURE(sg)
 	struct sg_io_hdr h[NDRV];	/* header as returned */
 	int err[NDRV];			/* errno of SG_IO, 0 on success */
 };
-
-static int read_str(char *out, size_t len, const char *fmt, ...)
-{
-	char path[PATH_MAX];
-	va_list ap;
-	FILE *f;
-	char *nl;
-
-	va_start(ap, fmt);
-	vsnprintf(path, sizeof(path), fmt, ap);
-	va_end(ap);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (!fgets(out, len, f)) {
-		fclose(f);
-		return -1;
-	}
-	fclose(f);
-	nl = strchr(out, '\n');
-	if (nl)
-		*nl = '\0';
-	return 0;
-}
-
-static long long read_num(const char *fmt, const char *arg)
-{
-	char s[64];
-
-	if (read_str(s, sizeof(s), fmt, arg))
-		return -1;
-	return strtoll(s, NULL, 0);
-}
-
-/* sysfs attributes are space padded; compare the trimmed text. */
-static void trim(char *s)
-{
-	size_t n = strlen(s);
-
-	while (n && s[n - 1] == ' ')
-		s[--n] = '\0';
-}
-
-static int lu_info(const char *dev, struct lu *lu)
-{
-	char sys[PATH_MAX], link[PATH_MAX], host[64];
-	struct stat st;
-	ssize_t n;
-
-	memset(lu, 0, sizeof(*lu));
-	if (stat(dev, &st) || !S_ISCHR(st.st_mode))
-		return -1;
-	snprintf(sys, sizeof(sys), "/sys/dev/char/%u:%u/device",
-		 major(st.st_rdev), minor(st.st_rdev));
-	n = readlink(sys, link, sizeof(link) - 1);
-	if (n < 0)
-		return -1;
-	link[n] = '\0';
-	if (sscanf(basename(link), "%d:%d:%d:%d", &lu->host, &lu->chan,
-		   &lu->id, &lu->lun) != 4)
-		return -1;
-	lu->type = read_num("%s/type", sys);
-	lu->queue_depth = read_num("%s/queue_depth", sys);
-	snprintf(host, sizeof(host), "%d", lu->host);
-	lu->cmd_per_lun = read_num("/sys/class/scsi_host/host%s/cmd_per_lun",
-				   host);
-	lu->unique_id = read_num("/sys/class/scsi_host/host%s/unique_id",
-				 host);
-	if (read_str(lu->vendor, sizeof(lu->vendor), "%s/vendor", sys) ||
-	    read_str(lu->model, sizeof(lu->model), "%s/model", sys))
-		return -1;
-	trim(lu->vendor);
-	trim(lu->model);
-	return 0;
-}
-
-static long long sdebug_param(const char *name)
-{
-	return read_num("/sys/module/scsi_debug/parameters/%s", name);
-}
-
-static void put_be16(uint8_t *p, unsigned int v)
-{
-	p[0] = v >> 8;
-	p[1] = v;
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
-
-static unsigned int get_be16(const uint8_t *p)
-{
-	return p[0] << 8 | p[1];
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3];
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
-}
-
-static void rw10(uint8_t *cdb, uint8_t op, uint32_t lba, unsigned int nblk)
-{
-	memset(cdb, 0, 10);
-	cdb[0] = op;
-	put_be32(cdb + 2, lba);
-	put_be16(cdb + 7, nblk);
-}
-
-/* Every block different and every LBA different: misplaced data shows. */
-static void pattern(uint8_t *p, size_t len, unsigned int seed)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		p[i] = (i * 31 + (i >> 9) * 7 + seed * 101) & 0xff;
-}
-
-static void hdr_init(struct sg_io_hdr *h, const uint8_t *cdb, int cdb_len,
-		     int dir, void *buf, unsigned int len, uint8_t *sense,
-		     int mx_sb_len)
-{
-	memset(h, 0, sizeof(*h));
-	h->interface_id = 'S';
-	h->dxfer_direction = dir;
-	h->cmd_len = cdb_len;
-	h->mx_sb_len = mx_sb_len;
-	h->dxfer_len = len;
-	h->dxferp = buf;
-	h->cmdp = (unsigned char *)cdb;
-	h->sbp = sense;
-	h->timeout = 20000;
-	h->pack_id = 0x1234;
-	h->usr_ptr = (void *)0x5a5a5a5aUL;
-	/* Junk in the outputs, so that a field the driver forgets shows. */
-	h->status = 0xee;
-	h->masked_status = 0xee;
-	h->msg_status = 0xee;
-	h->sb_len_wr = 0xee;
-	h->host_status = 0xeeee;
-	h->driver_status = 0xeeee;
-	h->resid = -2;
-	h->info = 0xeeeeeeee;
-}
-
-static int sg_io(int fd, struct sg_io_hdr *h)
-{
-	return ioctl(fd, SG_IO, h) < 0 ? errno : 0;
-}
 
 /* Build the header for driver d in in[d]; the caller prepares buf[d]. */
 static void prep(FIXTURE_DATA(sg) *self, int d, const uint8_t *cdb,
@@ -284,19 +97,6 @@ static void issue2(FIXTURE_DATA(sg) *self, const uint8_t *cdb, int cdb_len,
 {
 	prep2(self, cdb, cdb_len, dir, len, mx_sb_len);
 	submit2(self);
-}
-
-/* SG_IO only writes the output fields back; the rest must be as given. */
-static int inputs_kept(const struct sg_io_hdr *h, const struct sg_io_hdr *in)
-{
-	return h->interface_id == in->interface_id &&
-	       h->dxfer_direction == in->dxfer_direction &&
-	       h->cmd_len == in->cmd_len && h->mx_sb_len == in->mx_sb_len &&
-	       h->iovec_count == in->iovec_count &&
-	       h->dxfer_len == in->dxfer_len && h->dxferp == in->dxferp &&
-	       h->cmdp == in->cmdp && h->sbp == in->sbp &&
-	       h->timeout == in->timeout && h->flags == in->flags &&
-	       h->pack_id == in->pack_id && h->usr_ptr == in->usr_ptr;
 }
 
 /*
@@ -352,8 +152,6 @@ static void assert_good(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, h->info);
 	ASSERT_EQ(SENSE_POISON, self->sense[SG][0]);
 }
-
-static const uint8_t tur_cdb[6];
 
 FIXTURE_SETUP(sg)
 {

@@ -35,17 +35,17 @@ mk() { make -C "$dir" LLVM=1 -j"$(nproc)" "$@"; }
 mk -s tinyconfig
 "$dir/scripts/kconfig/merge_config.sh" -m -O "$dir" "$dir/.config" "${frags[@]}" >/dev/null
 mk -s olddefconfig
-# Verify every requested option made it into the final config.
+# Verify every requested option made it into the final config; a later
+# fragment overrides an earlier one.
 bad=0
-for f in "${frags[@]}"; do
-	while IFS= read -r line; do
-		case "$line" in CONFIG_*=n) opt=${line%%=*}
-			grep -q "^$opt=" "$dir/.config" && { echo "kernel: $opt still set" >&2; bad=1; } ;;
-		CONFIG_*) grep -qx "$line" "$dir/.config" ||
-			{ echo "kernel: $line did not stick" >&2; bad=1; } ;;
-		esac
-	done < "$f"
-done
+while IFS= read -r line; do
+	case "$line" in
+	CONFIG_*=n) opt=${line%%=*}
+		grep -q "^$opt=" "$dir/.config" && { echo "kernel: $opt still set" >&2; bad=1; } ;;
+	CONFIG_*) grep -qx "$line" "$dir/.config" ||
+		{ echo "kernel: $line did not stick" >&2; bad=1; } ;;
+	esac
+done < <(cat "${frags[@]}" | grep '^CONFIG_' | tac | awk -F= '!seen[$1]++' | tac)
 [ $bad -eq 0 ] || exit 1
 mk -s bzImage modules
 touch "$dir/.rsg-built"
