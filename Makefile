@@ -11,7 +11,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 KMAKE = $(MAKE) -C $(KDIR) M=$(REPO) LLVM=1
 
 .PHONY: all module kernel setup run check clean clippy rustfmt rustfmtcheck \
-	checkpatch selftests
+	checkpatch selftests bench bench-tools
 
 all: module
 
@@ -48,6 +48,16 @@ run: module
 
 check: module selftests
 	@tools/check.sh
+
+bench-tools:
+	@mkdir -p build
+	gcc -O2 -Wall -Werror -o build/sgbench tools/bench/sgbench.c
+
+# Zero-copy paths, rsg against sg in one VM boot: build/bench/xfer.{csv,txt}.
+bench: module bench-tools
+	@mkdir -p build/bench
+	tools/vm/run.sh --timeout 3000 -- tools/bench/xfer.sh > build/bench/xfer.csv
+	awk -f tools/bench/summary.awk build/bench/xfer.csv | tee build/bench/xfer.txt
 
 clean:
 	-+$(KMAKE) clean 2>/dev/null
