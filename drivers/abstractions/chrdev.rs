@@ -198,6 +198,9 @@ impl<T: Attribute> AttributeTable<T> {
         attr: bindings::attribute {
             name: T::NAME.as_char_ptr(),
             mode: 0o444,
+            // SAFETY: All-zero is valid for the remaining members (lockdep's
+            // key, unused for an attribute in static memory).
+            ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
         },
         show: Some(show::<T>),
         store: None,

@@ -354,6 +354,12 @@ impl Request {
         self.state.access_mut(&mut self.file.inner.lock()).io.take()
     }
 
+    /// Puts back the data side taken by [`Request::take_io`], leaving the
+    /// request listed.
+    pub(crate) fn restore_io(&self, io: Option<RequestIo>) {
+        self.state.access_mut(&mut self.file.inner.lock()).io = io;
+    }
+
     /// Retires the request with its data side taken by [`Request::take_io`].
     pub(crate) fn finish(self: &Arc<Self>, io: Option<RequestIo>) -> Result {
         let mut ret = Ok(());

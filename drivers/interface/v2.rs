@@ -177,7 +177,13 @@ pub(crate) fn read(req: &Arc<Request>, buf: usize, count: usize) -> Result<usize
                 _ => Ok(()),
             }
         });
-        copied.map(|()| len)
+        if let Err(e) = copied {
+            // sg leaves a response whose copy-out faulted on the file, being
+            // read (state 3), until close; so does rsg.
+            req.restore_io(io);
+            return Err(e);
+        }
+        Ok(len)
     } else if result == 0 {
         Ok(0)
     } else {

@@ -23,7 +23,7 @@ load_sg() {
 
 # load_rsg [PARAM=VALUE...]: insert rsg from build/.
 load_rsg() {
-	insmod build/rsg.ko "$@" || return 1
+	insmod "${RSG_MODULE:-build/rsg.ko}" "$@" || return 1
 	udev_settle
 }
 

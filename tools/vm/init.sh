@@ -19,6 +19,7 @@ mount --bind "$(cat /run/out/kernel)" /run/kernel
 for d in /tmp /var/tmp /var/log; do mount -t tmpfs tmpfs "$d"; done
 
 export RSG_KERNEL=/run/kernel
+export RSG_MODULE=$(cat /run/out/module)
 export HOME=/tmp TMPDIR=/tmp
 cd /run/repo || exit 1
 echo 0 > /proc/sys/kernel/printk_ratelimit 2>/dev/null

@@ -2,11 +2,12 @@
 # Boot the test kernel in QEMU on the host's own root filesystem (9p, read-only)
 # and run one shell command inside it.
 #
-# usage: tools/vm/run.sh [--kernel DIR] [--timeout SEC] [--kvm] [--mem MB]
-#                        [--console FILE] -- COMMAND...
+# usage: tools/vm/run.sh [--kernel DIR] [--module KO] [--timeout SEC] [--kvm]
+#                        [--mem MB] [--console FILE] -- COMMAND...
 #
 # COMMAND runs under bash in the repository root, as root, with
-# RSG_KERNEL set to the kernel build directory and tools/vm/guest.sh sourced.
+# RSG_KERNEL set to the kernel build directory, RSG_MODULE to the rsg.ko
+# built for it (relative to the repository), and tools/vm/guest.sh sourced.
 # Its output is printed; the exit status is COMMAND's. The run fails (status
 # 125) when the kernel log shows a BUG, WARNING, Oops, KASAN, lockdep or
 # hung-task report, and 124 when the VM does not finish in time.
@@ -14,6 +15,7 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 kernel=$repo/build/kernel
+module=build/rsg.ko
 timeout=600
 accel=tcg
 mem=2048
@@ -21,6 +23,7 @@ console=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kernel) kernel=$2; shift 2 ;;
+	--module) module=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
 	--kvm) accel=kvm; shift ;;
 	--mem) mem=$2; shift 2 ;;
@@ -39,6 +42,7 @@ trap 'rm -rf "$out"' EXIT
 printf '%s\n' "$*" > "$out/cmd"
 printf '%s\n' "$repo" > "$out/repo"
 printf '%s\n' "$kernel" > "$out/kernel"
+printf '%s\n' "$module" > "$out/module"
 [ -n "$console" ] || console=$out/console
 
 set +e
