@@ -24,8 +24,9 @@ pub(crate) struct FileInner {
     next_seq: u64,
     /// More than one request may be outstanding (`SG_SET_COMMAND_Q`).
     pub(crate) cmd_q: bool,
-    /// Interrupted `SG_IO` results stay readable (`SG_SET_KEEP_ORPHAN`).
-    pub(crate) keep_orphan: bool,
+    /// Interrupted `SG_IO` results stay readable when non-zero
+    /// (`SG_SET_KEEP_ORPHAN`; a `char` in sg, so 256 is off).
+    pub(crate) keep_orphan: u8,
     /// `read()` returns the request whose `pack_id` it names.
     pub(crate) force_packid: bool,
     /// The last close happened; completions clean up after themselves.
@@ -171,7 +172,7 @@ impl OpenFile {
                         pending: 0,
                         next_seq: 0,
                         cmd_q: false,
-                        keep_orphan: false,
+                        keep_orphan: 0,
                         force_packid: false,
                         closed: false,
                         queues: Queues::new(),

@@ -467,7 +467,7 @@ impl Completion for Request {
         }
         let deliver = {
             let mut inner = req.file.inner.lock();
-            let keep_orphan = inner.keep_orphan;
+            let keep_orphan = inner.keep_orphan != 0;
             let closed = inner.closed;
             let st = req.state.access_mut(&mut inner);
             let mut deliver = !closed;

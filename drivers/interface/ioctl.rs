@@ -85,16 +85,25 @@ pub(crate) fn ioctl(
             let len = ofile.state.lock().reserve.len() as i32;
             return put_int(arg, len.min(max_sectors_bytes(dev)));
         }
-        SG_GET_COMMAND_Q => return put_int(arg, ofile.inner.lock().cmd_q as i32),
+        // Values are read before `put_int`: user copies may fault, which must
+        // not happen under the irq-safe lock.
+        SG_GET_COMMAND_Q => {
+            let val = ofile.inner.lock().cmd_q as i32;
+            return put_int(arg, val);
+        }
         SG_SET_COMMAND_Q => {
             let val = get_int(arg)?;
             ofile.inner.lock().cmd_q = val != 0;
             return Ok(0);
         }
-        SG_GET_KEEP_ORPHAN => return put_int(arg, ofile.inner.lock().keep_orphan as i32),
+        SG_GET_KEEP_ORPHAN => {
+            let val = i32::from(ofile.inner.lock().keep_orphan);
+            return put_int(arg, val);
+        }
         SG_SET_KEEP_ORPHAN => {
             let val = get_int(arg)?;
-            ofile.inner.lock().keep_orphan = val != 0;
+            // sg keeps the value in a char.
+            ofile.inner.lock().keep_orphan = val as u8;
             return Ok(0);
         }
         SG_SET_FORCE_PACK_ID => {

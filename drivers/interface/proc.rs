@@ -242,7 +242,7 @@ impl Device {
             writeln!(
                 m,
                 "   cmd_q={} f_packid={} k_orphan={} closed=0",
-                inner.cmd_q as i32, inner.force_packid as i32, inner.keep_orphan as i32
+                inner.cmd_q as i32, inner.force_packid as i32, inner.keep_orphan
             )?;
             let mut any = false;
             for req in inner.in_order() {
