@@ -11,7 +11,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 KMAKE = $(MAKE) -C $(KDIR) M=$(REPO) LLVM=1
 
 .PHONY: all module kernel setup run check clean clippy rustfmt rustfmtcheck \
-	checkpatch selftests bench bench-tools
+	checkpatch selftests bench bench-tools kernel-debug module-debug rsgdd
 
 all: module
 
@@ -25,6 +25,18 @@ module: kernel
 	+$(KMAKE) modules
 	@cp -f $(REPO)/rsg.ko $(REPO)/build/rsg.ko
 	@echo "  OUT     build/rsg.ko"
+
+kernel-debug: setup
+	@tools/kernel/build.sh tools/kernel/rsg.config tools/kernel/debug.config -- \
+		$(REPO)/build/kernel-debug
+
+# The same sources built against the debug kernel, in a copy of the tree.
+module-debug: kernel-debug
+	@mkdir -p build/mod-debug
+	@rsync -a --delete Kbuild drivers build/mod-debug/
+	+$(MAKE) -C $(REPO)/build/kernel-debug M=$(REPO)/build/mod-debug LLVM=1 modules
+	@cp -f build/mod-debug/rsg.ko build/rsg-debug.ko
+	@echo "  OUT     build/rsg-debug.ko"
 
 clippy: kernel
 	@rm -f drivers/rsg_main.o
@@ -46,7 +58,13 @@ selftests: kernel
 run: module
 	@tools/vm/run.sh -- tools/demo.sh
 
-check: module selftests
+# The camdd(8)-style copy and benchmark tool (tools/rsgdd).
+rsgdd:
+	cargo build --release --manifest-path tools/rsgdd/Cargo.toml --target-dir build/rsgdd-target
+	@cp -f build/rsgdd-target/release/rsgdd build/rsgdd
+	@echo "  OUT     build/rsgdd"
+
+check: module selftests rsgdd
 	@tools/check.sh
 
 bench-tools:

@@ -107,6 +107,11 @@ pub(crate) mod ioctl {
     pub(crate) const SCSI_IOCTL_GET_BUS_NUMBER: u32 = 0x5386;
     /// `_IO(0x12, 103)`.
     pub(crate) const BLKSECTGET: u32 = 0x1267;
+    /// `_IOWR(0x12, 115, struct blk_user_trace_setup)` (72 bytes).
+    pub(crate) const BLKTRACESETUP: u32 = 0xc048_1273;
+    pub(crate) const BLKTRACESTART: u32 = 0x1274;
+    pub(crate) const BLKTRACESTOP: u32 = 0x1275;
+    pub(crate) const BLKTRACETEARDOWN: u32 = 0x1276;
 }
 
 /// SCSI status and host bytes used when filling in responses.

@@ -27,6 +27,9 @@ make -s checkpatch > "$log/checkpatch.log" 2>&1
 result "checkpatch on the C shim" $?
 tools/check-unsafe.sh > "$log/unsafe.log" 2>&1
 result "every unsafe block has a SAFETY comment" $?
+cargo test --manifest-path tools/rsgdd/Cargo.toml --target-dir build/rsgdd-target \
+	> "$log/rsgdd-test.log" 2>&1
+result "rsgdd unit tests (cargo test)" $?
 
 # VM suites: each ends with its own "N passed, N failed" line.
 run_suite() { # name command
@@ -52,6 +55,7 @@ run_suite() { # name command
 }
 
 run_suite selftests "selftests/rsg/run.sh"
+run_suite major21 "selftests/rsg/run_major21.sh"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -14,6 +14,7 @@ use core::ptr::NonNull;
 use kernel::bindings;
 use kernel::error::to_result;
 use kernel::prelude::*;
+use kernel::str::CStr;
 use kernel::types::{ForeignOwnable, Opaque};
 
 /// Sense bytes a SCSI command can return (`SCSI_SENSE_BUFFERSIZE`).
@@ -56,6 +57,35 @@ impl Queue {
     pub(crate) fn dma_aligned(&self, addr: usize, len: u32) -> bool {
         // SAFETY: The queue is live; only the numbers are inspected.
         unsafe { shim::rsg_queue_aligned(self.raw(), addr as _, len) }
+    }
+
+    /// sg's blktrace ioctls (`BLKTRACESETUP` and friends) on this queue,
+    /// naming the trace `name` and `devt`; `None` for other numbers.
+    pub(crate) fn blktrace_ioctl(
+        &self,
+        name: &CStr,
+        devt: u32,
+        cmd: u32,
+        arg: usize,
+    ) -> Option<Result<isize>> {
+        // SAFETY: The queue is live; `name` is a C string copied by the
+        // call; `arg` is a user pointer the trace code checks.
+        let ret = unsafe {
+            shim::rsg_blktrace_ioctl(self.raw(), name.as_char_ptr(), devt, cmd, arg as *mut _)
+        };
+        if ret == -(bindings::ENOIOCTLCMD as i32) {
+            None
+        } else if ret < 0 {
+            Some(Err(Error::from_errno(ret)))
+        } else {
+            Some(Ok(ret as isize))
+        }
+    }
+
+    /// Stops and frees any trace set up on the queue.
+    pub(crate) fn blktrace_remove(&self) {
+        // SAFETY: The queue is live.
+        unsafe { shim::rsg_blktrace_remove(self.raw()) }
     }
 
     /// `queue_max_sectors()`.

@@ -4,6 +4,7 @@
  * cannot reach. No logic lives here.
  */
 #include <linux/blkdev.h>
+#include <linux/blktrace_api.h>
 #include <linux/blk-mq.h>
 #include <linux/cdev.h>
 #include <linux/compat.h>
@@ -298,6 +299,31 @@ bool rsg_queue_aligned(struct request_queue *q, unsigned long addr,
 		       unsigned int len)
 {
 	return blk_rq_aligned(q, addr, len);
+}
+
+/* sg's blktrace ioctls on the device's queue; -ENOIOCTLCMD for others. */
+int rsg_blktrace_ioctl(struct request_queue *q, const char *name,
+		       unsigned int devt, unsigned int cmd, void *arg)
+{
+	char buf[BDEVNAME_SIZE];
+
+	switch (cmd) {
+	case BLKTRACESETUP:
+		strscpy(buf, name, sizeof(buf));
+		return blk_trace_setup(q, buf, devt, NULL, arg);
+	case BLKTRACESTART:
+		return blk_trace_startstop(q, 1);
+	case BLKTRACESTOP:
+		return blk_trace_startstop(q, 0);
+	case BLKTRACETEARDOWN:
+		return blk_trace_remove(q);
+	}
+	return -ENOIOCTLCMD;
+}
+
+void rsg_blktrace_remove(struct request_queue *q)
+{
+	blk_trace_remove(q);
 }
 
 bool rsg_queue_get(struct request_queue *q)

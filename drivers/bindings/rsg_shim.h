@@ -117,6 +117,9 @@ unsigned int rsg_queue_max_segments(struct request_queue *q);
 unsigned int rsg_queue_max_sectors(struct request_queue *q);
 bool rsg_queue_aligned(struct request_queue *q, unsigned long addr,
 		       unsigned int len);
+int rsg_blktrace_ioctl(struct request_queue *q, const char *name,
+		       unsigned int devt, unsigned int cmd, void *arg);
+void rsg_blktrace_remove(struct request_queue *q);
 bool rsg_queue_get(struct request_queue *q);
 void rsg_queue_put(struct request_queue *q);
 

@@ -88,10 +88,11 @@ struct Node {
 }
 
 /// An rsg device (sg's `Sg_device`).
-#[pin_data]
+#[pin_data(PinnedDrop)]
 pub(crate) struct Device {
     /// The minor number, `N` of `rsgN`.
     pub(crate) index: u32,
+    devt: u32,
     /// The SCSI device.
     pub(crate) sdev: ScsiDevice,
     detaching: AtomicBool,
@@ -132,6 +133,11 @@ impl Device {
         (open.exclusive, open.count)
     }
 
+    /// The device number of the node.
+    pub(crate) fn devt(&self) -> u32 {
+        self.devt
+    }
+
     /// The `SG_SET_DEBUG` level.
     pub(crate) fn debug(&self) -> u8 {
         self.debug.load(Ordering::Relaxed)
@@ -150,6 +156,7 @@ impl Device {
         let dev = Arc::pin_init(
             try_pin_init!(Device {
                 index,
+                devt,
                 sdev,
                 detaching: AtomicBool::new(false),
                 debug: AtomicU8::new(0),
@@ -293,5 +300,13 @@ impl Attribute for Device {
 
     fn show(&self, out: &mut SysfsBuf<'_>) -> core::fmt::Result {
         self.stats.show(out)
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for Device {
+    fn drop(self: Pin<&mut Self>) {
+        // As sg: a trace left running on the queue stops with the device.
+        self.sdev.queue().blktrace_remove();
     }
 }

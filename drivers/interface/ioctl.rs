@@ -13,7 +13,9 @@ use crate::uapi::ioctl::*;
 use crate::uapi::{
     SgReqInfo, SgScsiId, SG_MAX_CDB_SIZE, SG_MAX_QUEUE, SG_REQ_INFO_COMPAT_SIZE, SG_VERSION_NUM,
 };
+use kernel::fmt;
 use kernel::prelude::*;
+use kernel::str::CString;
 use kernel::sync::{Arc, ArcBorrow};
 use kernel::uaccess::UserSlice;
 
@@ -166,6 +168,12 @@ pub(crate) fn ioctl(
             return put_int(arg, dev.sdev.emulated());
         }
         BLKSECTGET => return put_int(arg, max_sectors_bytes(dev)),
+        BLKTRACESETUP | BLKTRACESTART | BLKTRACESTOP | BLKTRACETEARDOWN => {
+            let name = CString::try_from_fmt(fmt!("rsg{}", dev.index))?;
+            if let Some(ret) = dev.sdev.queue().blktrace_ioctl(&name, dev.devt(), cmd, arg) {
+                return ret;
+            }
+        }
         SCSI_IOCTL_SEND_COMMAND => {
             if dev.is_detaching() {
                 return Err(ENODEV);

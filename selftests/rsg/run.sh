@@ -74,7 +74,8 @@ ua_cleared() {
 setup() {
 	tap_begin
 	check "test programs built" test -x selftests/rsg/out/sg_compat \
-		-a -x selftests/rsg/out/sg_hold
+		-a -x selftests/rsg/out/sg_hold -a -x selftests/rsg/out/sg_async \
+		-a -x selftests/rsg/out/sg_compat32
 	check "load scsi_debug" load_scsi_debug
 	# sg first: it needs major 21, which rsg would take if it came first.
 	check "load sg" load_sg
@@ -107,7 +108,13 @@ RSG_DEV=$SG_DEV
 export RSG_DEV SG_DEV RSG_SELF_TEST=$self_test RSG_HCTL=$hctl
 
 run_suite sg_compat selftests/rsg/out/sg_compat
+run_suite sg_async selftests/rsg/out/sg_async
+run_suite sg_compat32 selftests/rsg/out/sg_compat32
+run_suite sg_zerocopy selftests/rsg/out/sg_zerocopy
 run_suite sg3_utils selftests/rsg/sg3_utils.sh
+run_suite errors selftests/rsg/errors.sh
+run_suite rsgdd selftests/rsg/rsgdd.sh
+run_suite rsg_queue selftests/rsg/out/rsg_queue -F removal
 # These two change the device set, so they come last.
 if [ "$self_test" = 1 ]; then
 	echo "# self-test: rmmod.sh skipped"
@@ -115,5 +122,12 @@ else
 	run_suite rmmod selftests/rsg/rmmod.sh rsg
 fi
 run_suite hotplug selftests/rsg/hotplug.sh
+# The queue interface with the LU removed and rsg unloaded: last of all.
+if [ "$self_test" = 1 ]; then
+	echo "# self-test: queue removal and teardown skipped"
+else
+	run_suite rsg_queue_removal selftests/rsg/out/rsg_queue -f removal
+	run_suite queue_teardown selftests/rsg/queue_teardown.sh
+fi
 
 finish
