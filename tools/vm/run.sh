@@ -3,7 +3,8 @@
 # and run one shell command inside it.
 #
 # usage: tools/vm/run.sh [--kernel DIR] [--module KO] [--timeout SEC] [--kvm]
-#                        [--mem MB] [--console FILE] -- COMMAND...
+#                        [--mem MB] [--console FILE] [--append ARGS]
+#                        -- COMMAND...
 #
 # COMMAND runs under bash in the repository root, as root, with
 # RSG_KERNEL set to the kernel build directory, RSG_MODULE to the rsg.ko
@@ -20,6 +21,7 @@ timeout=600
 accel=tcg
 mem=2048
 console=
+append=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kernel) kernel=$2; shift 2 ;;
@@ -28,6 +30,7 @@ while [ $# -gt 0 ]; do
 	--kvm) accel=kvm; shift ;;
 	--mem) mem=$2; shift 2 ;;
 	--console) console=$2; shift 2 ;;
+	--append) append=$2; shift 2 ;;
 	--) shift; break ;;
 	*) break ;;
 	esac
@@ -51,7 +54,7 @@ timeout --foreground -k 5 "$timeout" qemu-system-x86_64 \
 	-nographic -no-reboot -nodefaults \
 	-serial "file:$console" \
 	-kernel "$image" \
-	-append "console=ttyS0 root=/dev/root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=262144 ro init=$repo/tools/vm/init.sh panic=-1 oops=panic loglevel=4" \
+	-append "console=ttyS0 root=/dev/root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=262144 ro init=$repo/tools/vm/init.sh panic=-1 oops=panic loglevel=4 $append" \
 	-fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap \
 	-device virtio-9p-pci,fsdev=root,mount_tag=/dev/root \
 	-fsdev local,id=out,path="$out",security_model=none \
@@ -75,7 +78,7 @@ fi
 # A splat anywhere in the kernel log fails the run.
 log=$out/dmesg
 [ -f "$log" ] || log=$console
-if grep -v -E 'Command line:' "$log" | grep -E -n 'BUG:|WARNING:|Oops|KASAN|kernel BUG|possible circular locking|possible recursive locking|inconsistent lock state|lockdep|blocked for more than|hung_task|general protection fault|Kernel panic|UBSAN|refcount_t:|list_add corruption|list_del corruption' >&2; then
+if grep -v -E 'Command line:' "$log" | grep -E -n 'BUG:|WARNING:|Oops|BUG: KASAN|kernel BUG|possible circular locking|possible recursive locking|inconsistent lock state|DEBUG_LOCKS_WARN_ON|suspicious RCU usage|blocked for more than|general protection fault|Kernel panic|UBSAN|refcount_t:|list_add corruption|list_del corruption|unreferenced object' >&2; then
 	echo "vm: kernel log shows a splat; see above" >&2
 	[ -n "${RSG_VM_LOG:-}" ] && cp "$log" "$RSG_VM_LOG"
 	exit 125
