@@ -14,7 +14,7 @@ mod uapi;
 
 use crate::abstractions::chrdev::{Class, Region};
 use crate::abstractions::module;
-use crate::abstractions::proc::ProcDir;
+use crate::abstractions::proc::{ProcDir, ProcLink};
 use crate::abstractions::scsi::{Interface, Registration, ScsiDevice};
 use crate::abstractions::workqueue::DriverQueue;
 use crate::core::device::{Device, GLOBALS, MAX_DEVS};
@@ -49,6 +49,7 @@ impl Interface for RsgInterface {
 /// The loaded module.
 struct Rsg {
     interface: Option<Registration<RsgInterface>>,
+    _sg_alias: Option<ProcLink>,
     _queue: DriverQueue,
     _proc: ProcDir,
     _region: Region,
@@ -76,8 +77,14 @@ impl kernel::Module for Rsg {
         let proc = interface::proc::register().inspect_err(|_| {
             GLOBALS.lock().class = None;
         })?;
+        let sg_alias = if region.major() == SCSI_GENERIC_MAJOR {
+            interface::proc::alias_sg()
+        } else {
+            None
+        };
         let mut module = Rsg {
             interface: None,
+            _sg_alias: sg_alias,
             _queue: queue,
             _proc: proc,
             _region: region,

@@ -270,7 +270,7 @@ impl AbortHandle {
             Some(rq) => {
                 // SAFETY: Under the lock, a request held here has not been
                 // freed (type invariant).
-                unsafe { bindings::blk_abort_request(rq.0.as_ptr()) };
+                unsafe { shim::rsg_rq_abort(rq.0.as_ptr()) };
                 true
             }
             None => false,

@@ -126,6 +126,34 @@ impl ProcDir {
     }
 }
 
+/// A symbolic link in `/proc`, removed on drop.
+///
+/// # Invariants
+///
+/// `path` names a link this value created.
+pub(crate) struct ProcLink {
+    path: &'static CStr,
+}
+
+impl ProcLink {
+    /// Creates `/proc/PATH` pointing to `dest`.
+    pub(crate) fn new(path: &'static CStr, dest: &'static CStr) -> Result<Self> {
+        // SAFETY: Both are valid C strings; `dest` is copied.
+        if unsafe { shim::rsg_proc_symlink(path.as_char_ptr(), dest.as_char_ptr()) } {
+            Ok(Self { path })
+        } else {
+            Err(EEXIST)
+        }
+    }
+}
+
+impl Drop for ProcLink {
+    fn drop(&mut self) {
+        // SAFETY: Removes the link `new` made (type invariant).
+        unsafe { shim::rsg_proc_remove(self.path.as_char_ptr()) };
+    }
+}
+
 impl Drop for ProcDir {
     fn drop(&mut self) {
         // SAFETY: Removes what `new` and `add` made; open files keep their

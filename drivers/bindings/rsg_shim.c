@@ -85,6 +85,11 @@ struct proc_dir_entry *rsg_proc_create(const char *name, unsigned short mode,
 				(void *)entry);
 }
 
+bool rsg_proc_symlink(const char *path, const char *dest)
+{
+	return proc_symlink(path, NULL, dest);
+}
+
 void rsg_proc_remove(const char *path)
 {
 	remove_proc_subtree(path, NULL);
@@ -346,6 +351,17 @@ int rsg_rq_set_cdb(struct request *rq, const unsigned char *cdb,
 	memcpy(scmd->cmnd, cdb, len);
 	scmd->cmd_len = len;
 	return 0;
+}
+
+/*
+ * Abort a running request. One not yet dispatched to the LLD is not in flight
+ * yet; its timer is armed at dispatch from rq->timeout, so make that expire
+ * at once too.
+ */
+void rsg_rq_abort(struct request *rq)
+{
+	WRITE_ONCE(rq->timeout, 1);
+	blk_abort_request(rq);
 }
 
 void rsg_rq_set_retries(struct request *rq, int retries)

@@ -60,6 +60,7 @@ struct proc_dir_entry *rsg_proc_create(const char *name, unsigned short mode,
 				       struct proc_dir_entry *parent,
 				       const struct rsg_proc_entry *entry);
 void rsg_proc_remove(const char *path);
+bool rsg_proc_symlink(const char *path, const char *dest);
 
 /* Memory maps. */
 struct vm_area_struct;
@@ -126,6 +127,7 @@ void rsg_queue_put(struct request_queue *q);
 /* Block requests carrying SCSI commands. */
 #define RSG_SENSE_BUFFERSIZE 96
 #define RSG_MAX_CDB 32
+void rsg_rq_abort(struct request *rq);
 int rsg_rq_set_cdb(struct request *rq, const unsigned char *cdb,
 		   unsigned int len);
 void rsg_rq_set_retries(struct request *rq, int retries);

@@ -276,6 +276,9 @@ impl Device {
     }
 
     /// The last close of `file` (sg's `sg_release`).
+    ///
+    /// A file with requests still running stays listed (as in sg) until
+    /// [`Device::forget`], so that removal still reaches them.
     pub(crate) fn release(&self, file: &Arc<OpenFile>) {
         let removed = {
             let mut open = self.open.lock();
@@ -286,12 +289,26 @@ impl Device {
             } else if open.count == 0 {
                 self.open_wait.notify_one();
             }
-            open.files
-                .iter_mut()
-                .find(|f| f.as_ref().is_some_and(|f| Arc::ptr_eq(f, file)))
-                .and_then(Option::take)
+            if file.is_idle() {
+                Self::unlist(&mut open, file)
+            } else {
+                None
+            }
         };
         drop(removed);
+    }
+
+    /// Stops listing a closed file whose last request has ended.
+    pub(crate) fn forget(&self, file: &Arc<OpenFile>) {
+        let removed = Self::unlist(&mut self.open.lock(), file);
+        drop(removed);
+    }
+
+    fn unlist(open: &mut OpenState, file: &Arc<OpenFile>) -> Option<Arc<OpenFile>> {
+        open.files
+            .iter_mut()
+            .find(|f| f.as_ref().is_some_and(|f| Arc::ptr_eq(f, file)))
+            .and_then(Option::take)
     }
 }
 

@@ -248,6 +248,17 @@ impl OpenFile {
         }
     }
 
+    /// Whether no request is listed, being built or running.
+    pub(crate) fn is_idle(&self) -> bool {
+        let inner = self.inner.lock();
+        inner.outstanding() == 0 && inner.queues.outstanding() == 0
+    }
+
+    /// Whether the file was closed.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.inner.lock().closed
+    }
+
     /// Aborts every request of the queue interface still running, so that
     /// they complete (with an error status) now.
     pub(crate) fn abort_queued(&self) {

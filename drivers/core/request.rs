@@ -376,6 +376,9 @@ impl Request {
         if self.kind == Kind::Sg {
             drop(self.file.remove(self));
         }
+        if self.file.is_closed() && self.file.is_idle() {
+            self.file.dev.forget(&self.file);
+        }
         ret
     }
 

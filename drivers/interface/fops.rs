@@ -23,8 +23,10 @@ impl FileOperations for RsgFile {
     }
 
     fn release(data: Arc<OpenFile>, _file: &File) {
-        data.dev.release(&data);
+        // Marked closed first, so that a request ending meanwhile sees it
+        // and lets the device forget the file.
         data.release();
+        data.dev.release(&data);
     }
 
     fn ioctl(data: ArcBorrow<'_, OpenFile>, file: &File, cmd: u32, arg: usize) -> Result<isize> {

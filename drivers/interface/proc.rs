@@ -3,7 +3,7 @@
 //! `/proc/scsi/rsg/*`, in the formats of `/proc/scsi/sg/*`.
 
 use crate::abstractions::module;
-use crate::abstractions::proc::{capable, ProcDir, ProcFile, SeqFile};
+use crate::abstractions::proc::{capable, ProcDir, ProcFile, ProcLink, SeqFile};
 use crate::abstractions::time;
 use crate::core::device::{Device, GLOBALS};
 use crate::core::request::Stage;
@@ -285,6 +285,13 @@ impl Device {
         }
         Ok(())
     }
+}
+
+/// Makes `/proc/scsi/sg` lead to rsg's files while rsg holds sg's major, so
+/// that tools reading sg's knobs there (sg_dd's `allow_dio` hint) see rsg's.
+/// sg cannot load then, so nothing else claims the name.
+pub(crate) fn alias_sg() -> Option<ProcLink> {
+    ProcLink::new(c_str!("scsi/sg"), c_str!("rsg")).ok()
 }
 
 /// Creates `/proc/scsi/rsg` and its files.

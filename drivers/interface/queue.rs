@@ -107,7 +107,11 @@ pub(crate) fn ioctl(
         RSG_IOGET_BATCH => get_batch(&ofile, arg),
         RSG_IOCANCEL => cancel(&ofile, arg),
         RSG_GET_QUEUE_DEPTH => {
-            let depth = crate::abstractions::module::queue_depth() as i32;
+            // The file's own depth once it has queued, else what it would get.
+            let depth = match ofile.inner.lock().queues.depth() {
+                0 => crate::abstractions::module::queue_depth(),
+                d => d,
+            } as i32;
             UserSlice::new(arg, 4).writer().write(&depth)
         }
         _ => return None,
@@ -142,11 +146,11 @@ fn queue_batch(ofile: ArcBorrow<'_, OpenFile>, file: &File, arg: usize) -> Resul
 /// caller did not ask to wait.
 fn get_batch(ofile: &OpenFile, arg: usize) -> Result {
     let batch = read_batch(arg)?;
-    if batch.count == 0 {
-        return write_done(arg, &batch, 0);
-    }
     if batch.flags & !BATCH_WAIT != 0 {
         return Err(EINVAL);
+    }
+    if batch.count == 0 {
+        return write_done(arg, &batch, 0);
     }
     if batch.flags & BATCH_WAIT != 0 {
         wait_done(ofile, batch.timeout_ms)?;
