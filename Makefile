@@ -11,7 +11,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 KMAKE = $(MAKE) -C $(KDIR) M=$(REPO) LLVM=1
 
 .PHONY: all module kernel setup run check clean clippy rustfmt rustfmtcheck \
-	checkpatch selftests bench bench-tools kernel-debug module-debug rsgdd
+	checkpatch selftests bench bench-tools kernel-debug module-debug rsgdd check-debug
 
 all: module
 
@@ -66,6 +66,15 @@ rsgdd:
 
 check: module selftests rsgdd
 	@tools/check.sh
+
+# The VM suites on the debug kernel (KASAN, lockdep, kmemleak, fault
+# injection), then a kmemleak scan. Not part of `check`: the debug kernel
+# adds about 15 minutes to a cold build.
+check-debug: module-debug selftests rsgdd
+	tools/vm/run.sh --kernel build/kernel-debug --module build/rsg-debug.ko \
+		--mem 1536 --timeout 3000 --append nosoftlockup -- \
+		'selftests/rsg/run.sh; echo scan > /sys/kernel/debug/kmemleak; sleep 6; \
+		 echo scan > /sys/kernel/debug/kmemleak; cat /sys/kernel/debug/kmemleak'
 
 bench-tools:
 	@mkdir -p build

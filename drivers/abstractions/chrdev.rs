@@ -190,18 +190,22 @@ impl core::fmt::Write for SysfsBuf<'_> {
     }
 }
 
+/// A read-only `struct attribute` named `name`.
+const fn read_only_attribute(name: &'static CStr) -> bindings::attribute {
+    // SAFETY: All-zero is valid for every member; lockdep's, present in some
+    // configurations, is unused for an attribute in static memory.
+    let mut attr: bindings::attribute = unsafe { core::mem::MaybeUninit::zeroed().assume_init() };
+    attr.name = name.as_char_ptr();
+    attr.mode = 0o444;
+    attr
+}
+
 /// The `device_attribute` of `T`, with a static address.
 struct AttributeTable<T>(PhantomData<T>);
 
 impl<T: Attribute> AttributeTable<T> {
     const ATTR: bindings::device_attribute = bindings::device_attribute {
-        attr: bindings::attribute {
-            name: T::NAME.as_char_ptr(),
-            mode: 0o444,
-            // SAFETY: All-zero is valid for the remaining members (lockdep's
-            // key, unused for an attribute in static memory).
-            ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
-        },
+        attr: read_only_attribute(T::NAME),
         show: Some(show::<T>),
         store: None,
     };

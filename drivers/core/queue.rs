@@ -9,6 +9,9 @@ use super::request::Request;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
+/// A fixed number of places for requests.
+pub(crate) type Slots = KVec<Option<Arc<Request>>>;
+
 /// The queues; empty until the interface is first used.
 ///
 /// # Invariants
@@ -16,10 +19,10 @@ use kernel::sync::Arc;
 /// `active` and `done` have the same length, the depth; `in_flight +
 /// pending + done_len` never exceeds it, so `done` never overflows.
 pub(crate) struct Queues {
-    active: KVec<Option<Arc<Request>>>,
+    active: Slots,
     in_flight: usize,
     pending: usize,
-    done: KVec<Option<Arc<Request>>>,
+    done: Slots,
     done_head: usize,
     done_len: usize,
 }
@@ -38,9 +41,7 @@ impl Queues {
     }
 
     /// Storage for queues of `depth`, made in process context.
-    pub(crate) fn storage(
-        depth: usize,
-    ) -> Result<(KVec<Option<Arc<Request>>>, KVec<Option<Arc<Request>>>)> {
+    pub(crate) fn storage(depth: usize) -> Result<(Slots, Slots)> {
         let mut active = KVec::with_capacity(depth, GFP_KERNEL)?;
         let mut done = KVec::with_capacity(depth, GFP_KERNEL)?;
         for _ in 0..depth {
@@ -52,10 +53,7 @@ impl Queues {
 
     /// Installs storage from [`Queues::storage`] unless some is there;
     /// returns what was not used, for the caller to free unlocked.
-    pub(crate) fn install(
-        &mut self,
-        storage: (KVec<Option<Arc<Request>>>, KVec<Option<Arc<Request>>>),
-    ) -> Option<(KVec<Option<Arc<Request>>>, KVec<Option<Arc<Request>>>)> {
+    pub(crate) fn install(&mut self, storage: (Slots, Slots)) -> Option<(Slots, Slots)> {
         if self.depth() > 0 {
             return Some(storage);
         }
@@ -125,7 +123,9 @@ impl Queues {
     pub(crate) fn push_done(&mut self, req: Arc<Request>) {
         let depth = self.depth();
         let tail = (self.done_head + self.done_len) % depth;
-        self.done[tail] = Some(req);
+        if let Some(slot) = self.done.get_mut(tail) {
+            *slot = Some(req);
+        }
         self.done_len += 1;
     }
 
@@ -134,7 +134,7 @@ impl Queues {
         if self.done_len == 0 {
             return None;
         }
-        let req = self.done[self.done_head].take();
+        let req = self.done.get_mut(self.done_head).and_then(Option::take);
         self.done_head = (self.done_head + 1) % self.depth();
         self.done_len -= 1;
         req
