@@ -181,6 +181,17 @@ check_data "sgm_dd $drv to file" sgm_dd_r "$tmp/in3" "$tmp/out" \
 	sgm_dd if="$dev" of="$tmp/out" bs=$bs count=$blocks \
 	skip=$((5 * blocks))
 
+# sgp_dd through the mmap-ed reserve and by direct IO (bounced when
+# allow_dio is off, pinned when on; the data must be right either way).
+rm -f "$tmp/out"
+check_data "sgp_dd iflag=mmap $drv to file" sgp_dd_mmap "$tmp/in3" "$tmp/out" \
+	sgp_dd if="$dev" of="$tmp/out" bs=$bs count=$blocks \
+	skip=$((5 * blocks)) iflag=mmap thr=4
+rm -f "$tmp/out"
+check_data "sgp_dd iflag=dio $drv to file" sgp_dd_dio "$tmp/in3" "$tmp/out" \
+	sgp_dd if="$dev" of="$tmp/out" bs=$bs count=$blocks \
+	skip=$((5 * blocks)) iflag=dio thr=4
+
 # sg_read: indirect, mmap and direct IO.
 check_run "sg_read" sg_read sg_read if="$dev" bs=$bs count=$blocks bpt=128
 check_run "sg_read mmap=1" sg_read_mmap \

@@ -18,6 +18,13 @@
 #include "kselftest_harness.h"
 #include "rsg_test.h"
 
+#ifndef SCSI_IOCTL_SEND_COMMAND
+#define SCSI_IOCTL_SEND_COMMAND 1
+#endif
+#ifndef SCSI_IOCTL_PROBE_HOST
+#define SCSI_IOCTL_PROBE_HOST 0x5385
+#endif
+
 #define BUF_SZ		(512 * 1024)
 #define SENSE_SZ	256	/* mx_sb_len is a u8 */
 #define MAX_CDB		256
@@ -468,6 +475,71 @@ TEST_F(sg, ioctl_bad_pointer)
 		}
 		ASSERT_EQ(e[SG], e[RSG]) {
 			TH_LOG("ioctl 0x%lx", cmds[i]);
+		}
+	}
+}
+
+/*
+ * ioctls sg hands to the SCSI mid-layer and the block layer: the deprecated
+ * SCSI_IOCTL_SEND_COMMAND, PROBE_HOST, the ide-scsi relic GET_TRANSFORM and
+ * blktrace (not configured in the test kernel). Same result on both.
+ */
+TEST_F(sg, passthrough_ioctls)
+{
+	struct {
+		unsigned int inlen, outlen;
+		unsigned char data[64];
+	} sc[NDRV];
+	struct {
+		int len;
+		char buf[128];
+	} probe[NDRV];
+	uint8_t trace[NDRV][72];
+	static const unsigned long simple[] = {
+		SG_GET_TRANSFORM, 0x1274 /* BLKTRACESTART */,
+		0x1275 /* BLKTRACESTOP */, 0x1276 /* BLKTRACETEARDOWN */,
+	};
+	int r[NDRV], e[NDRV], d;
+	unsigned int i;
+
+	/* TEST UNIT READY, no data. */
+	for (d = 0; d < NDRV; d++) {
+		memset(&sc[d], 0, sizeof(sc[d]));
+		r[d] = ioctl(self->fd[d], SCSI_IOCTL_SEND_COMMAND, &sc[d]);
+		e[d] = r[d] < 0 ? errno : 0;
+	}
+	EXPECT_EQ(0, r[SG]);
+	EXPECT_EQ(r[SG], r[RSG]);
+	EXPECT_EQ(e[SG], e[RSG]);
+
+	for (d = 0; d < NDRV; d++) {
+		memset(&probe[d], 0, sizeof(probe[d]));
+		probe[d].len = sizeof(probe[d].buf);
+		r[d] = ioctl(self->fd[d], SCSI_IOCTL_PROBE_HOST, &probe[d]);
+		e[d] = r[d] < 0 ? errno : 0;
+	}
+	EXPECT_EQ(r[SG], r[RSG]);
+	EXPECT_EQ(e[SG], e[RSG]);
+	EXPECT_EQ(0, memcmp(&probe[SG], &probe[RSG], sizeof(probe[SG])));
+
+	for (d = 0; d < NDRV; d++) {
+		memset(trace[d], 0, sizeof(trace[d]));
+		r[d] = ioctl(self->fd[d], _IOWR(0x12, 115, uint8_t[72]), trace[d]);
+		e[d] = r[d] < 0 ? errno : 0;
+	}
+	EXPECT_EQ(r[SG], r[RSG]);
+	EXPECT_EQ(e[SG], e[RSG]);
+
+	for (i = 0; i < ARRAY_SIZE(simple); i++) {
+		for (d = 0; d < NDRV; d++) {
+			r[d] = ioctl(self->fd[d], simple[i], 0);
+			e[d] = r[d] < 0 ? errno : 0;
+		}
+		EXPECT_EQ(r[SG], r[RSG]) {
+			TH_LOG("ioctl 0x%lx", simple[i]);
+		}
+		EXPECT_EQ(e[SG], e[RSG]) {
+			TH_LOG("ioctl 0x%lx: sg %d rsg %d", simple[i], e[SG], e[RSG]);
 		}
 	}
 }
