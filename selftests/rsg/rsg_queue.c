@@ -74,25 +74,6 @@
 static const uint8_t inq_cdb[6] = { 0x12, 0, 0, 0, 96, 0 };
 static const uint8_t bad_cdb[6] = { 0xc0 };
 
-/* The result of a syscall, or -errno. */
-static long rv(long r)
-{
-	return r < 0 ? -errno : r;
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-	usleep(ms * 1000);
-}
-
 static int write_attr(const char *path, const char *val)
 {
 	int fd = open(path, O_WRONLY);

@@ -21,8 +21,29 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 #include <scsi/sg.h>
+
+/* The result of a syscall, or -errno. */
+static inline long rv(long r)
+{
+	return r < 0 ? -errno : r;
+}
+
+static inline long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* usleep() is unusable from 32-bit code on the test kernel (no 32-bit time). */
+static inline void sleep_ms(long ms)
+{
+	usleep(ms * 1000);
+}
 
 #define RSG		0
 #define SG		1

@@ -11,6 +11,7 @@
 cd "$(dirname "$0")/../.." || exit 1
 . tools/vm/guest.sh
 . selftests/rsg/tap.sh
+. selftests/rsg/suites.sh
 
 self_test=${RSG_SELF_TEST:-0}
 suite_timeout=${RSG_SUITE_TIMEOUT:-300}
@@ -18,58 +19,6 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 passed=0
 failed=0
-
-# run_suite NAME COMMAND...: run one TAP producer and add up its results. A
-# missing plan, fewer results than planned or a failing exit status with no
-# "not ok" counts as a failure.
-run_suite() {
-	local name=$1 log=$tmp/$1.log rc p f plan
-	shift
-	echo "# ===== $name"
-	if declare -F "$1" > /dev/null; then
-		"$@"
-	else
-		timeout -k 5 "$suite_timeout" "$@"
-	fi 2>&1 | tee "$log"
-	rc=${PIPESTATUS[0]}
-	p=$(grep -cE '^ok [0-9]+' "$log")
-	f=$(grep -cE '^not ok [0-9]+' "$log")
-	plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\).*/\1/p' "$log" | tail -n1)
-	if [ -z "$plan" ]; then
-		echo "# $name: no TAP plan (exit status $rc)"
-		f=$((f + 1))
-	elif [ $((p + f)) -lt "$plan" ]; then
-		echo "# $name: $((p + f)) results of $plan planned"
-		f=$((f + plan - p - f))
-	fi
-	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-		echo "# $name: exit status $rc"
-		f=$((f + 1))
-	fi
-	echo "# $name: $p passed, $f failed"
-	passed=$((passed + p))
-	failed=$((failed + f))
-}
-
-finish() {
-	echo "$passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
-	exit
-}
-
-node_found() {
-	[ -n "$(node_of "$hctl" "$1")" ] && [ -c "$(node_of "$hctl" "$1")" ]
-}
-
-# A new LU reports a unit attention first; take it here so that no suite
-# sees it on only one of the two drivers.
-ua_cleared() {
-	local i
-	for i in 1 2 3 4 5; do
-		sg_turs "$SG_DEV" > /dev/null 2>&1 && return 0
-	done
-	return 1
-}
 
 setup() {
 	tap_begin
@@ -94,7 +43,7 @@ setup() {
 		check "rsg node for $hctl" wait_for 5 node_found rsg
 		RSG_DEV=$(node_of "$hctl" rsg)
 	fi
-	check "unit attention cleared" ua_cleared
+	check "unit attention cleared" ua_cleared sg
 	echo "# rsg: $RSG_DEV  sg: $SG_DEV  LU: $hctl"
 	tap_end
 }

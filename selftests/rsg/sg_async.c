@@ -94,25 +94,6 @@ FIXTURE(async)
 	bool host_added;		/* a scsi_debug host was added */
 };
 
-/* The result of a syscall, or -errno. */
-static long rv(long r)
-{
-	return r < 0 ? -errno : r;
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-	usleep(ms * 1000);
-}
-
 /* An int-valued ioctl: the value, or -errno. */
 static int get_int(int fd, unsigned long cmd)
 {

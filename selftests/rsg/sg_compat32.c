@@ -40,11 +40,6 @@ FIXTURE(compat)
 	const char *path[NDRV];
 };
 
-static long rv(long r)
-{
-	return r < 0 ? -errno : r;
-}
-
 static int get_int(int fd, unsigned long cmd)
 {
 	int v = -12345;
