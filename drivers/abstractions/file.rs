@@ -71,24 +71,20 @@ impl File {
 
 /// The table a `poll()` in progress registers wait queues with.
 ///
+/// The VFS passes NULL when it only wants the current mask, so this holds
+/// the pointer rather than a reference to the table.
+///
 /// # Invariants
 ///
-/// Wraps a live (possibly null-queue) `poll_table` for the borrow.
-#[repr(transparent)]
-pub(crate) struct PollTable(Opaque<bindings::poll_table_struct>);
+/// `ptr` is null or points to a `poll_table` live for `'a`.
+pub(crate) struct PollTable<'a> {
+    ptr: *mut bindings::poll_table_struct,
+    _p: PhantomData<&'a ()>,
+}
 
-impl PollTable {
-    /// # Safety
-    ///
-    /// `ptr` must be null or live for `'a`.
-    unsafe fn from_raw<'a>(ptr: *mut bindings::poll_table_struct) -> &'a Self {
-        // SAFETY: Transparent wrapper; `poll_wait()` accepts a null table,
-        // and the reference is only ever turned back into the pointer.
-        unsafe { &*ptr.cast() }
-    }
-
+impl PollTable<'_> {
     pub(crate) fn raw(&self) -> *mut bindings::poll_table_struct {
-        self.0.get()
+        self.ptr
     }
 }
 
@@ -148,7 +144,7 @@ pub(crate) trait FileOperations: Sized + 'static {
     fn poll(
         _data: <Self::Data as ForeignOwnable>::Borrowed<'_>,
         _file: &File,
-        _table: &PollTable,
+        _table: &PollTable<'_>,
     ) -> u32 {
         kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
     }
@@ -308,9 +304,14 @@ impl<T: FileOperations> OperationsVtable<T> {
     ) -> bindings::__poll_t {
         // SAFETY: As in `ioctl`.
         let data = unsafe { T::Data::borrow((*file).private_data) };
-        // SAFETY: The file and table are live for this call.
-        let (file, table) = unsafe { (File::from_raw(file), PollTable::from_raw(table)) };
-        T::poll(data, file, table)
+        // SAFETY: The file is live for this call.
+        let file = unsafe { File::from_raw(file) };
+        // INVARIANT: The VFS passes a table live for this call, or NULL.
+        let table = PollTable {
+            ptr: table,
+            _p: PhantomData,
+        };
+        T::poll(data, file, &table)
     }
 
     /// # Safety

@@ -128,9 +128,11 @@ impl WaitQueue {
     }
 
     /// Registers the queue with a `poll()` in progress.
-    pub(crate) fn poll_wait(&self, file: &File, table: &PollTable) {
-        // SAFETY: The file and table are live for the poll call; the queue
-        // outlives the file, which the caller's state keeps alive.
+    pub(crate) fn poll_wait(&self, file: &File, table: &PollTable<'_>) {
+        // The queue belongs to the file's state, which outlives the file's
+        // poll registrations: `poll_freewait()` runs before it is released.
+        // SAFETY: The file is live, the table live or null (its invariant),
+        // which `poll_wait()` accepts.
         unsafe { shim::rsg_poll_wait(file.raw(), self.raw(), table.raw()) };
     }
 }

@@ -254,9 +254,10 @@ impl OpenFile {
         inner.outstanding() == 0 && inner.queues.outstanding() == 0
     }
 
-    /// Whether the file was closed.
-    pub(crate) fn is_closed(&self) -> bool {
-        self.inner.lock().closed
+    /// Whether the file was closed and nothing of it is left running.
+    pub(crate) fn is_drained(&self) -> bool {
+        let inner = self.inner.lock();
+        inner.closed && inner.outstanding() == 0 && inner.queues.outstanding() == 0
     }
 
     /// Aborts every request of the queue interface still running, so that

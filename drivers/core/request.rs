@@ -376,7 +376,7 @@ impl Request {
         if self.kind == Kind::Sg {
             drop(self.file.remove(self));
         }
-        if self.file.is_closed() && self.file.is_idle() {
+        if self.file.is_drained() {
             self.file.dev.forget(&self.file);
         }
         ret

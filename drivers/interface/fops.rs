@@ -48,7 +48,7 @@ impl FileOperations for RsgFile {
 
     /// Readable when a response waits; writable while another request fits;
     /// hung up once the device is going away.
-    fn poll(data: ArcBorrow<'_, OpenFile>, file: &File, table: &PollTable) -> u32 {
+    fn poll(data: ArcBorrow<'_, OpenFile>, file: &File, table: &PollTable<'_>) -> u32 {
         data.read_wait.poll_wait(file, table);
         let inner = data.inner.lock();
         let mut res = 0;

@@ -71,8 +71,6 @@
 #define LBA_PERM	205000
 #define LBA_SLOW	206000
 
-static const uint8_t inq_cdb[6] = { 0x12, 0, 0, 0, 96, 0 };
-static const uint8_t bad_cdb[6] = { 0xc0 };
 
 static int write_attr(const char *path, const char *val)
 {

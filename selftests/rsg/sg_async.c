@@ -69,19 +69,6 @@
 #define LBA_FILTER	103000
 #define LBA_DATA_OUT	104000
 
-/* sg must give 'want'; rsg must give what sg gave. */
-#define ASSERT_SG(want, v)						\
-	do {								\
-		ASSERT_EQ(want, (v)[SG]) {				\
-			TH_LOG("sg: %s", #v);				\
-		}							\
-		ASSERT_EQ((v)[SG], (v)[RSG]) {				\
-			TH_LOG("rsg differs from sg: %s", #v);		\
-		}							\
-	} while (0)
-
-static const uint8_t inq_cdb[6] = { 0x12, 0, 0, 0, 96, 0 };
-static const uint8_t bad_cdb[6] = { 0xc0 };
 
 FIXTURE(async)
 {

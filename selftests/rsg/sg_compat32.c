@@ -21,18 +21,6 @@
 #define TABLE_SZ	(SG_MAX_QUEUE * (long)sizeof(sg_req_info_t))
 #define SLACK_MS	5000
 
-#define ASSERT_SG(want, v)						\
-	do {								\
-		ASSERT_EQ(want, (v)[SG]) {				\
-			TH_LOG("sg: %s", #v);				\
-		}							\
-		ASSERT_EQ((v)[SG], (v)[RSG]) {				\
-			TH_LOG("rsg differs from sg: %s", #v);		\
-		}							\
-	} while (0)
-
-static const uint8_t inq_cdb[6] = { 0x12, 0, 0, 0, 96, 0 };
-static const uint8_t bad_cdb[6] = { 0xc0 };
 
 FIXTURE(compat)
 {
