@@ -224,7 +224,7 @@ impl ScsiRequest {
             (*rq).timeout = timeout;
             (*rq).end_io_data = ptr as *mut _;
             (*rq).end_io = Some(end_io::<T>);
-            bindings::blk_execute_rq_nowait(rq, at_head);
+            shim::rsg_rq_execute(rq, at_head);
         }
     }
 }

@@ -364,6 +364,19 @@ void rsg_rq_abort(struct request *rq)
 	blk_abort_request(rq);
 }
 
+/*
+ * Starts a passthrough request. A command the LLD finished during dispatch
+ * (scsi_debug with delay=0, a rejected command) has raised the block
+ * softirq; running it here completes the command in this task instead of
+ * leaving it to ksoftirqd while the submitter sleeps.
+ */
+void rsg_rq_execute(struct request *rq, bool at_head)
+{
+	blk_execute_rq_nowait(rq, at_head);
+	local_bh_disable();
+	local_bh_enable();
+}
+
 void rsg_rq_set_retries(struct request *rq, int retries)
 {
 	struct scsi_cmnd *scmd = blk_mq_rq_to_pdu(rq);

@@ -128,6 +128,7 @@ void rsg_queue_put(struct request_queue *q);
 #define RSG_SENSE_BUFFERSIZE 96
 #define RSG_MAX_CDB 32
 void rsg_rq_abort(struct request *rq);
+void rsg_rq_execute(struct request *rq, bool at_head);
 int rsg_rq_set_cdb(struct request *rq, const unsigned char *cdb,
 		   unsigned int len);
 void rsg_rq_set_retries(struct request *rq, int retries);

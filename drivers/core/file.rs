@@ -45,6 +45,11 @@ impl FileInner {
         self.occupied() + self.pending
     }
 
+    /// Whether the file was closed and nothing of it is left running.
+    pub(crate) fn is_drained(&self) -> bool {
+        self.closed && self.outstanding() == 0 && self.queues.outstanding() == 0
+    }
+
     /// Completed responses `read()` may return, oldest first.
     pub(crate) fn readable(&self) -> impl Iterator<Item = &Arc<Request>> {
         self.in_order()
@@ -197,9 +202,11 @@ impl OpenFile {
     }
 
     /// Holds a request slot: `EDOM` when all are taken, or one is and
-    /// command queuing is off.
-    pub(crate) fn reserve_slot(&self) -> Result<Slot<'_>> {
+    /// command queuing is off. A v3 request turns command queuing on first
+    /// (`cmd_q`), as in sg.
+    pub(crate) fn reserve_slot(&self, cmd_q: bool) -> Result<Slot<'_>> {
         let mut inner = self.inner.lock();
+        inner.cmd_q |= cmd_q;
         let used = inner.occupied() + inner.pending;
         if (used > 0 && !inner.cmd_q) || used >= SG_MAX_QUEUE {
             return Err(EDOM);
@@ -254,12 +261,6 @@ impl OpenFile {
         inner.outstanding() == 0 && inner.queues.outstanding() == 0
     }
 
-    /// Whether the file was closed and nothing of it is left running.
-    pub(crate) fn is_drained(&self) -> bool {
-        let inner = self.inner.lock();
-        inner.closed && inner.outstanding() == 0 && inner.queues.outstanding() == 0
-    }
-
     /// Aborts every request of the queue interface still running, so that
     /// they complete (with an error status) now.
     pub(crate) fn abort_queued(&self) {
@@ -269,22 +270,28 @@ impl OpenFile {
         }
     }
 
-    /// Takes `req` off the list; the caller drops it in process context.
-    pub(crate) fn remove(&self, req: &Arc<Request>) -> Option<Arc<Request>> {
-        let removed = {
+    /// Takes `req` off sg's list when `listed`, for the caller to drop in
+    /// process context, and says whether the file is now closed and drained.
+    pub(crate) fn remove(&self, req: &Arc<Request>, listed: bool) -> (Option<Arc<Request>>, bool) {
+        let (removed, drained) = {
             let mut inner = self.inner.lock();
-            inner
-                .requests
-                .iter_mut()
-                .find(|r| r.as_ref().is_some_and(|r| Arc::ptr_eq(r, req)))
-                .and_then(Option::take)
+            let removed = if listed {
+                inner
+                    .requests
+                    .iter_mut()
+                    .find(|r| r.as_ref().is_some_and(|r| Arc::ptr_eq(r, req)))
+                    .and_then(Option::take)
+            } else {
+                None
+            };
+            (removed, inner.is_drained())
         };
         // A reader waiting on a detaching device may have been waiting for
         // this one to go.
         if self.dev.is_detaching() {
             self.read_wait.notify_all();
         }
-        removed
+        (removed, drained)
     }
 
     /// Wakes everyone waiting on this file: the device is going away.

@@ -373,10 +373,9 @@ impl Request {
                 DataBuffer::None => {}
             }
         }
-        if self.kind == Kind::Sg {
-            drop(self.file.remove(self));
-        }
-        if self.file.is_drained() {
+        let (removed, drained) = self.file.remove(self, self.kind == Kind::Sg);
+        drop(removed);
+        if drained {
             self.file.dev.forget(&self.file);
         }
         ret
@@ -449,7 +448,11 @@ impl Completion for Request {
     type Data = Arc<Request>;
 
     fn with_abort_handle(req: ArcBorrow<'_, Request>, f: &mut dyn FnMut(&AbortHandle)) {
-        f(&req.abort);
+        // Only the queue interface cancels; sg's requests skip the handle's
+        // lock on start and completion.
+        if req.kind != Kind::Sg {
+            f(&req.abort);
+        }
     }
 
     fn complete(req: Arc<Request>, done: &Completed<'_>) {

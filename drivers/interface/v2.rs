@@ -56,7 +56,7 @@ pub(crate) fn write(
         .reader()
         .read_slice(&mut opcode)?;
     let opcode = opcode[0];
-    let slot = ofile.reserve_slot()?;
+    let slot = ofile.reserve_slot(false)?;
     let reply_len = int_at(hdr, h::REPLY_LEN);
     let twelve_byte = hdr[h::BITS] & 1 != 0;
     let (cmd_size, timeout) = {

@@ -11,7 +11,7 @@ use crate::abstractions::scsi::{cmd_allowed, read_sg_io_hdr, write_sg_io_hdr};
 use crate::abstractions::{module, task, time};
 use crate::core::buffer::Buffer;
 use crate::core::file::{OpenFile, Slot};
-use crate::core::request::{Request, RequestIo, Stage};
+use crate::core::request::{Request, RequestIo, Response, Stage};
 use crate::uapi::*;
 use kernel::prelude::*;
 use kernel::sync::{Arc, ArcBorrow};
@@ -54,8 +54,7 @@ pub(crate) fn new_write(
     if count < core::mem::size_of::<sg_io_hdr>() {
         return Err(EINVAL);
     }
-    ofile.inner.lock().cmd_q = true;
-    let slot = ofile.reserve_slot()?;
+    let slot = ofile.reserve_slot(true)?;
     write_hdr(ofile, file, slot, buf, read_only, sg_io_owned)
 }
 
@@ -273,6 +272,11 @@ pub(crate) fn new_read(req: &Arc<Request>, buf: usize, count: usize) -> Result<u
 /// Writes a completed request's response to the v3 header at `buf`.
 pub(crate) fn write_response(req: &Arc<Request>, buf: usize) -> Result {
     let resp = req.response(&req.file.inner.lock());
+    respond(req, &resp, buf)
+}
+
+/// Writes `resp`, the response of `req`, to the v3 header at `buf`.
+fn respond(req: &Request, resp: &Response, buf: usize) -> Result {
     let mut hdr = req.hdr;
     hdr.status = resp.status;
     hdr.masked_status = resp.masked_status;
@@ -321,8 +325,10 @@ pub(crate) fn sg_io(ofile: ArcBorrow<'_, OpenFile>, file: &File, arg: usize) -> 
         }
     }
     if req.take_if_ready(&mut inner) {
+        let resp = req.response(&inner);
         drop(inner);
-        return new_read(&req, arg, size).map(|_| ());
+        let ret = respond(&req, &resp, arg);
+        return ret.and(req.retire());
     }
     req.set_orphan(&mut inner);
     Err(ERESTARTSYS)

@@ -12,6 +12,8 @@
 # Its output is printed; the exit status is COMMAND's. The run fails (status
 # 125) when the kernel log shows a BUG, WARNING, Oops, KASAN, lockdep or
 # hung-task report, and 124 when the VM does not finish in time.
+# RSG_QEMU_ARGS adds QEMU options (e.g. "-icount shift=0,sleep=off" for
+# instruction-counted time, or "-smp 1").
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -59,6 +61,7 @@ timeout --foreground -k 5 "$timeout" qemu-system-x86_64 \
 	-device virtio-9p-pci,fsdev=root,mount_tag=/dev/root \
 	-fsdev local,id=out,path="$out",security_model=none \
 	-device virtio-9p-pci,fsdev=out,mount_tag=rsgout \
+	${RSG_QEMU_ARGS:-} \
 	</dev/null >"$out/qemu.log" 2>&1
 qrc=$?
 set -e
