@@ -2,7 +2,8 @@
 #
 # make          build build/rsg.ko (and the kernel, if missing)
 # make run      boot the VM and show sg3_utils working on /dev/rsg0
-# make check    every test: host checks, module build, VM suites
+# make check    every test: host checks, module builds, VM suites on the
+#               test kernel and on the debug kernel
 # make kernel   the test kernel only (cached outside the tree)
 
 REPO := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
@@ -64,17 +65,14 @@ rsgdd:
 	@cp -f build/rsgdd-target/release/rsgdd build/rsgdd
 	@echo "  OUT     build/rsgdd"
 
-check: module selftests rsgdd
+check: module module-debug selftests rsgdd
 	@tools/check.sh
 
-# The VM suites on the debug kernel (KASAN, lockdep, kmemleak, fault
-# injection), then a kmemleak scan. Not part of `check`: the debug kernel
-# adds about 15 minutes to a cold build.
+# The VM suites on the debug kernel alone (KASAN, lockdep, kmemleak, fault
+# injection), ending with a kmemleak scan; `check` runs them too.
 check-debug: module-debug selftests rsgdd
 	tools/vm/run.sh --kernel build/kernel-debug --module build/rsg-debug.ko \
-		--mem 1536 --timeout 3000 --append nosoftlockup -- \
-		'selftests/rsg/run.sh; echo scan > /sys/kernel/debug/kmemleak; sleep 6; \
-		 echo scan > /sys/kernel/debug/kmemleak; cat /sys/kernel/debug/kmemleak'
+		--mem 1536 --timeout 3000 --append nosoftlockup -- selftests/rsg/run_debug.sh
 
 bench-tools:
 	@mkdir -p build

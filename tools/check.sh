@@ -32,11 +32,16 @@ cargo test --manifest-path tools/rsgdd/Cargo.toml --target-dir build/rsgdd-targe
 result "rsgdd unit tests (cargo test)" $?
 
 # VM suites: each ends with its own "N passed, N failed" line.
-run_suite() { # name command
-	local out=$log/$1.log
-	tools/vm/run.sh --timeout "${RSG_VM_TIMEOUT:-1200}" -- "$2" > "$out" 2>&1
-	local rc=$?
-	local line p f
+vm_suite() { # name [run.sh options] -- command
+	local name=$1
+	shift
+	tools/vm/run.sh --timeout "${RSG_VM_TIMEOUT:-2400}" "$@" > "$log/$name.log" 2>&1
+	echo $? > "$log/$name.rc"
+}
+
+account() { # name
+	local out=$log/$1.log rc line p f
+	rc=$(cat "$log/$1.rc" 2>/dev/null || echo 1)
 	grep -E '^not ok ' "$out" | sed "s/^/[$1] /"
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -n1)
 	p=${line%% passed*}
@@ -46,7 +51,7 @@ run_suite() { # name command
 	echo "[$1] ${p} passed, ${f} failed (log: $out)"
 	passed=$((passed + p))
 	failed=$((failed + f))
-	if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		# A crash, timeout or kernel splat with no failing test still fails.
 		failed=$((failed + 1))
 		echo "not ok - $1: VM run failed (status $rc)"
@@ -54,8 +59,21 @@ run_suite() { # name command
 	fi
 }
 
-run_suite selftests "selftests/rsg/run.sh"
-run_suite major21 "selftests/rsg/run_major21.sh"
+# The base kernel runs both entry points; the debug kernel (KASAN, lockdep,
+# kmemleak, fault injection) runs the full suite at the same time, since a
+# VM waiting on its LU leaves most of a core idle. RSG_CHECK_DEBUG=0 skips
+# the debug kernel.
+debug=${RSG_CHECK_DEBUG:-1}
+if [ "$debug" = 1 ]; then
+	vm_suite debug --kernel build/kernel-debug --module build/rsg-debug.ko \
+		--mem 1536 --append nosoftlockup -- selftests/rsg/run_debug.sh &
+fi
+vm_suite selftests -- selftests/rsg/run.sh
+vm_suite major21 -- selftests/rsg/run_major21.sh
+wait
+account selftests
+account major21
+[ "$debug" = 1 ] && account debug
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

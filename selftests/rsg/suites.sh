@@ -6,7 +6,7 @@
 # missing plan, fewer results than planned or a failing exit status with no
 # "not ok" counts as a failure.
 run_suite() {
-	local name=$1 log=$tmp/$1.log rc p f plan
+	local name=$1 log=$tmp/$1.log rc p f plan start=$SECONDS
 	shift
 	echo "# ===== $name"
 	if declare -F "$1" > /dev/null; then
@@ -29,7 +29,7 @@ run_suite() {
 		echo "# $name: exit status $rc"
 		f=$((f + 1))
 	fi
-	echo "# $name: $p passed, $f failed"
+	echo "# $name: $p passed, $f failed ($((SECONDS - start)) s)"
 	passed=$((passed + p))
 	failed=$((failed + f))
 }
