@@ -92,7 +92,7 @@ bench: module bench-tools rsgdd
 	@tools/bench/setup.sh
 	@mkdir -p build/bench
 	tools/vm/run.sh --timeout 3000 -- BENCH_ROUNDS=$(BENCH_ROUNDS) \
-		BENCH_SECS=$(BENCH_SECS) "BENCH_ONLY='$(BENCH_ONLY)'" \
+		BENCH_SECS=$(BENCH_SECS) "BENCH_ONLY='$(value BENCH_ONLY)'" \
 		tools/bench/bench.sh > build/bench/raw.txt
 	tools/bench/report.sh build/bench/raw.txt build/bench
 

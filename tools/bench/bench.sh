@@ -25,11 +25,15 @@ limit=$(awk -v s="$secs" 'BEGIN { printf "%d", s * 10 + 30 }')
 log() { echo "# $*"; }
 
 # load DRIVER...: exactly these drivers loaded, sg's allow_dio set; rsg
-# takes char major 21 when sg is not loaded (sgp_dd needs that).
-loaded=
+# takes char major 21 when sg is not loaded (sgp_dd needs that). Runners
+# call it in subshells, so the state is read from /sys, not kept.
 load() {
-	local want="$*" d
-	[ "$loaded" = "$want" ] && return 0
+	local have="" d
+	for d in sg rsg; do
+		[ -d /sys/module/$d ] && have="$have $d"
+	done
+	hctl=$(ls /sys/class/scsi_device | head -n1)
+	[ "$have" = " $*" ] && return 0
 	for d in rsg sg; do
 		[ -d /sys/module/$d ] && { rmmod $d || return 1; }
 	done
@@ -39,13 +43,11 @@ load() {
 		rsg) load_rsg allow_dio=1 ;;
 		esac || return 1
 	done
-	loaded=$want
-	hctl=$(ls /sys/class/scsi_device | head -n1)
 	for d in "$@"; do
 		# Take any unit attention outside the timed runs.
 		sg_turs "$(node_of "$hctl" $d)" > /dev/null 2>&1
 	done
-	log "loaded: $want ($(for d in "$@"; do printf '%s ' "$(node_of "$hctl" $d)"; done))"
+	log "loaded: $* ($(for d in "$@"; do printf '%s ' "$(node_of "$hctl" $d)"; done))" >&2
 }
 
 # set_profile NAME: scsi_debug's timing (see tools/bench/workloads).
@@ -72,14 +74,15 @@ run() {
 	echo "$out"
 }
 
-# calibrate KEY BASE UNIT MAX CMD... (CMD has @N@ for the count): a count,
-# a multiple of UNIT and at most MAX, that makes CMD last about BENCH_SECS,
-# from timed trials starting at BASE. Kept for the rest of the run.
-declare -A counts
+# calibrate KEY BASE UNIT MAX CMD... (CMD has @N@ for the count): prints a
+# count, a multiple of UNIT and at most MAX, that makes CMD last about
+# BENCH_SECS, from timed trials starting at BASE. Runners run in
+# subshells, so the count is kept in a file for the rest of the run.
 calibrate() {
-	local key=$1 n=$2 unit=$3 max=$4 t0 us
+	local key=$1 n=$2 unit=$3 max=$4 t0 us file
 	shift 4
-	[ -n "${counts[$key]:-}" ] && return 0
+	file=/tmp/bench-count-${key//[^a-zA-Z0-9]/_}
+	[ -s "$file" ] && { cat "$file"; return 0; }
 	while :; do
 		t0=$(date +%s%N)
 		timeout -k 2 "$limit" "${@//@N@/$n}" > /dev/null 2>&1 || return 1
@@ -88,10 +91,11 @@ calibrate() {
 		[ $((us * 2)) -lt "${secs%.*}000000" ] && [ $((n * 4)) -le "$max" ] || break
 		n=$((n * 4))
 	done
-	counts[$key]=$(awk -v b="$n" -v u="$unit" -v m="$max" -v s="$secs" -v t="$us" \
+	awk -v b="$n" -v u="$unit" -v m="$max" -v s="$secs" -v t="$us" \
 		'BEGIN { n = b * s * 1e6 / (t > 0 ? t : 1); n = int(n / u) * u
-			 if (n < u) n = u; if (n > m) n = m; printf "%d", n }')
-	log "$key: count ${counts[$key]}" >&2
+			 if (n < u) n = u; if (n > m) n = m; printf "%d\n", n }' > "$file"
+	log "$key: count $(cat "$file")" >&2
+	cat "$file"
 }
 
 # Runners: run_KIND DRIVER NODE ARGS... prints "metric value" lines.
@@ -99,8 +103,9 @@ calibrate() {
 # sg_turs -n N: synchronous SG_IO round trips.
 run_turs() {
 	local line
-	calibrate "turs-$profile" 200 1 1000000 sg_turs -n @N@ "$2" || return 1
-	line=$(run "$1" "$2" sg_turs -t -n "${counts[turs-$profile]}" "$2") || return 1
+	local n
+	n=$(calibrate "turs-$profile" 200 1 1000000 sg_turs -n @N@ "$2") || return 1
+	line=$(run "$1" "$2" sg_turs -t -n "$n" "$2") || return 1
 	echo "$line" | sed -n 's/.* \([0-9.]*\) operations\/sec.*/ops_s \1/p'
 }
 
@@ -143,14 +148,14 @@ run_qbench() {
 # added to its device settings (an engine, say); sg's side is qbench's sg
 # mode at depth 16.
 run_rsgdd() {
-	local dev=$2 line set
+	local dev=$2 line set n
 	[ "$1" = rsg ] || { run_qbench "$1" "$2" sg 16; return; }
 	set=dev=$dev,bs=4k,depth=$3
 	shift 3
 	[ $# -gt 0 ] && set=$set,$(IFS=,; echo "$*")
-	calibrate "rsgdd-$set" 1048576 4096 1073741824 build/rsgdd -q -i "$set" -o sink -r 1 -m @N@ || return 1
-	line=$(run rsg "$dev" build/rsgdd -i "$set" -o sink -r 1 -m "${counts[rsgdd-$set]}") ||
-		return 1
+	n=$(calibrate "rsgdd-$set" 1048576 4096 1073741824 \
+		build/rsgdd -q -i "$set" -o sink -r 1 -m @N@) || return 1
+	line=$(run rsg "$dev" build/rsgdd -i "$set" -o sink -r 1 -m "$n") || return 1
 	echo "$line" | sed -n 's/.* I\/Os, \([0-9.]*\) IOPS.*/iops \1/p'
 	echo "$line" | sed -n 's/.*, \([0-9.]*\) MB\/s$/mbps \1/p'
 }
@@ -173,18 +178,17 @@ run_mem() {
 # It speaks the sg protocol only to char major 21, so each driver runs
 # alone there.
 run_sgpdd() {
-	local line io
+	local line io dev n
 	load "${1%2}" || return 1
-	local dev
 	dev=$(node_of "$hctl" "${1%2}")
 	if [ "$3" = read ]; then
 		io="if=$dev of=/dev/null"
 	else
 		io="if=/dev/zero of=$dev"
 	fi
-	calibrate "sgpdd-$3" 16384 128 524288 sgp_dd $io bs=512 bpt=128 thr=4 count=@N@ || return 1
-	line=$(run "$1" "$dev" sgp_dd $io bs=512 bpt=128 thr=4 time=1 \
-		count="${counts[sgpdd-$3]}") || return 1
+	n=$(calibrate "sgpdd-$3" 16384 128 524288 sgp_dd $io bs=512 bpt=128 thr=4 count=@N@) ||
+		return 1
+	line=$(run "$1" "$dev" sgp_dd $io bs=512 bpt=128 thr=4 time=1 count="$n") || return 1
 	echo "$line" | sed -n 's/.*secs, \([0-9.]*\) MB\/sec.*/mbps \1/p'
 }
 
