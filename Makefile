@@ -77,12 +77,22 @@ check-debug: module-debug selftests rsgdd
 bench-tools:
 	@mkdir -p build
 	gcc -O2 -Wall -Werror -o build/sgbench tools/bench/sgbench.c
+	gcc -O2 -Wall -Werror -o build/qbench tools/bench/qbench.c
 
-# Zero-copy paths, rsg against sg in one VM boot: build/bench/xfer.{csv,txt}.
-bench: module bench-tools
+# rsg against C sg on one scsi_debug LU, in one VM boot: the workloads of
+# tools/bench/workloads into build/bench/ (results.csv, summary.txt,
+# ratios.png). BENCH_ROUNDS (3), BENCH_SECS (1 s a run), BENCH_ONLY (a
+# regular expression on workload names). See Documentation/performance.rst.
+BENCH_ROUNDS ?= 3
+BENCH_SECS ?= 1
+BENCH_ONLY ?= .
+bench: module bench-tools rsgdd
+	@tools/bench/setup.sh
 	@mkdir -p build/bench
-	tools/vm/run.sh --timeout 3000 -- tools/bench/xfer.sh > build/bench/xfer.csv
-	awk -f tools/bench/summary.awk build/bench/xfer.csv | tee build/bench/xfer.txt
+	tools/vm/run.sh --timeout 3000 -- BENCH_ROUNDS=$(BENCH_ROUNDS) \
+		BENCH_SECS=$(BENCH_SECS) "BENCH_ONLY='$(value BENCH_ONLY)'" \
+		tools/bench/bench.sh > build/bench/raw.txt
+	tools/bench/report.sh build/bench/raw.txt build/bench
 
 clean:
 	-+$(KMAKE) clean 2>/dev/null

@@ -1,33 +1,104 @@
-# Summarise the CSV of tools/bench/xfer.sh: per case, the median MB/s of
-# each driver over the rounds, the rsg/sg ratio, and the spread (max/min-1)
-# of each driver's rounds.
-BEGIN { FS = "," }
-NR == 1 || !/^(sg|rsg),/ { next }
+# Summarise `make bench`: awk -f summary.awk -v dat=RATIOS.DAT WORKLOADS RESULTS.CSV
+#
+# Per workload (in the table's order), the medians over the rounds of the
+# table's metric for sg, rsg and sg2; rsg/sg as the ratio of the medians and
+# its spread as the lowest and highest per-round ratio; the noise as sg2/sg
+# the same way. Then the targets, PASS or MISS. Writes the plot's data
+# (index, name, ratio, low, high, noise low, noise high, pass) to `dat`.
+BEGIN { FS = "[ \t]+" }
+FNR == NR {
+	if ($0 ~ /^#/ || NF < 5) next
+	order[++n] = $1; prof[$1] = $2; metric[$1] = $3; target[$1] = $4
+	next
+}
+FNR == 1 { FS = ","; $0 = $0 }
+$1 == "workload" { next }
 {
-	key = $2 "," $3 "," $4
-	if (!(key in seen)) { order[++n] = key; seen[key] = 1 }
-	v[key, $1, ++cnt[key, $1]] = $6
-	if ($1 == "rsg") dio[key] = $8
+	if (!($1 in metric) || $4 != metric[$1]) next
+	v[$1, $2, $3] = $5
+	if ($3 > rounds) rounds = $3
+	vals[$1, $2] = vals[$1, $2] " " $5
 }
-function median(key, drv,   m, i, j, t, a) {
-	m = cnt[key, drv]
-	for (i = 1; i <= m; i++) a[i] = v[key, drv, i]
-	for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-	if (m % 2) return a[(m + 1) / 2]
-	return (a[m / 2] + a[m / 2 + 1]) / 2
+function median(s,   a, m, i, j, t) {
+	m = split(s, a, " ")
+	if (!m) return ""
+	for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+	return m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
 }
-function spread(key, drv,   m, i, lo, hi) {
-	m = cnt[key, drv]; lo = hi = v[key, drv, 1]
-	for (i = 2; i <= m; i++) { if (v[key, drv, i] < lo) lo = v[key, drv, i]; if (v[key, drv, i] > hi) hi = v[key, drv, i] }
-	if (lo <= 0) return 0
-	return (hi / lo - 1) * 100
+# The lowest and highest per-round ratio of drv to sg, into lo[] and hi[].
+function range(w, drv,   r, x, any) {
+	lo[w, drv] = hi[w, drv] = ""
+	for (r = 1; r <= rounds; r++) {
+		if (!((w, drv, r) in v) || !((w, "sg", r) in v) || v[w, "sg", r] <= 0) continue
+		x = v[w, drv, r] / v[w, "sg", r]
+		if (!any || x < lo[w, drv]) lo[w, drv] = x
+		if (!any || x > hi[w, drv]) hi[w, drv] = x
+		any = 1
+	}
+	return any
+}
+function fmt(x) {
+	if (x == "") return "-"
+	if (x >= 1000) return sprintf("%.0f", x)
+	return sprintf("%.4g", x)
 }
 END {
-	printf "%-9s %-5s %8s %10s %10s %7s %8s %8s %6s\n", "mode", "dir", "bytes", "sg MB/s", "rsg MB/s", "rsg/sg", "sg ±%", "rsg ±%", "dio"
+	printf "%-18s %-5s %-13s %10s %10s %7s %-13s %7s %-13s %s\n", "workload", "prof", "metric",
+		"sg", "rsg", "rsg/sg", "spread", "sg2/sg", "noise", "target"
 	for (i = 1; i <= n; i++) {
-		split(order[i], k, ",")
-		s = median(order[i], "sg"); r = median(order[i], "rsg")
-		ratio = 0; if (s > 0) ratio = r / s
-		printf "%-9s %-5s %8s %10.1f %10.1f %7.2f %8.1f %8.1f %6s\n", k[1], k[2], k[3], s, r, ratio, spread(order[i], "sg"), spread(order[i], "rsg"), dio[order[i]]
+		w = order[i]
+		s[w] = median(vals[w, "sg"]); r[w] = median(vals[w, "rsg"]); s2 = median(vals[w, "sg2"])
+		ratio[w] = (s[w] > 0 && r[w] != "") ? r[w] / s[w] : ""
+		noise[w] = (s[w] > 0 && s2 != "") ? s2 / s[w] : ""
+		if (target[w] == "sgbest" && s[w] > best[prof[w]]) { best[prof[w]] = s[w]; bestw[prof[w]] = w }
+	}
+	for (i = 1; i <= n; i++) {
+		w = order[i]
+		if (s[w] == "" && r[w] == "") continue
+		sp = range(w, "rsg") ? sprintf("%.2f-%.2f", lo[w, "rsg"], hi[w, "rsg"]) : "-"
+		nz = range(w, "sg2") ? sprintf("%.2f-%.2f", lo[w, "sg2"], hi[w, "sg2"]) : "-"
+		# The band of sg against itself always holds 1.
+		nlo = lo[w, "sg2"]; nhi = hi[w, "sg2"]
+		if (nlo == "" || nlo > 1) nlo = 1
+		if (nhi == "" || nhi < 1) nhi = 1
+		rlo = lo[w, "rsg"]; rhi = hi[w, "rsg"]
+		if (rlo == "") { rlo = rhi = ratio[w] }
+		t = target[w]; res = ""
+		if (ratio[w] == "") {
+			res = "MISS (no data)"; pass = 0
+		} else if (t == "x1.5") {
+			# Without the profile's sgbest rows, the row's own sg side.
+			b = best[prof[w]]; bw = bestw[prof[w]]
+			if (b <= 0) { b = s[w]; bw = w }
+			pass = b > 0 && r[w] >= 1.5 * b
+			res = sprintf("%s rsg >= 1.5 x sg's best single-fd IOPS (%s of %s)",
+				pass ? "PASS" : "MISS", fmt(b), bw)
+		} else if (t == "le1") {
+			pass = ratio[w] <= 1
+			res = (pass ? "PASS" : "MISS") " rsg <= sg"
+			if (!pass && ratio[w] <= nhi) res = res " (within noise)"
+		} else {
+			pass = ratio[w] >= 1
+			res = (pass ? "PASS" : "MISS") " rsg >= sg"
+			if (!pass && ratio[w] >= nlo) res = res " (within noise)"
+		}
+		printf "%-18s %-5s %-13s %10s %10s %7s %-13s %7s %-13s %s\n", w, prof[w], metric[w], fmt(s[w]),
+			fmt(r[w]), ratio[w] == "" ? "-" : sprintf("%.2f", ratio[w]), sp,
+			noise[w] == "" ? "-" : sprintf("%.2f", noise[w]), nz, t
+		targets[++nt] = sprintf("%-18s %s", w, res)
+		npass += pass
+		if (dat != "" && ratio[w] != "")
+			printf "%d %s %.4f %.4f %.4f %.4f %.4f %d\n", ++k, w, ratio[w], rlo, rhi, nlo, nhi, pass > dat
+		if (noise[w] != "") { d = noise[w] - 1; dev[++nd] = d < 0 ? -d : d }
+	}
+	printf "\nTargets (informational): %d of %d PASS\n", npass, nt
+	for (i = 1; i <= nt; i++) print "  " targets[i]
+	if (nd) {
+		for (i = 1; i <= nd; i++) devs = devs " " dev[i]
+		m = 0
+		for (i = 1; i <= nd; i++) if (dev[i] > m) m = dev[i]
+		printf "\nNoise: sg2/sg differs from 1 by %.1f%% (median over workloads), %.1f%% at most;\n",
+			median(devs) * 100, m * 100
+		printf "An rsg/sg inside its workload's sg2/sg range (noise) is no difference between the drivers.\n"
 	}
 }
