@@ -164,13 +164,10 @@ pub(crate) fn common_write(
     Ok(req)
 }
 
-/// The most pages a direct I/O request may pin: sg's documented limit of
-/// 255 scatter/gather elements, or fewer if the queue takes fewer.
-const MAX_DIO_SEGMENTS: usize = 255;
-
 /// Whether the request can move its data straight to and from the caller's
-/// pages (sg's conditions, plus the segment cap); otherwise it silently uses
-/// kernel buffers.
+/// pages (sg's conditions, and no more pages than the adapter's
+/// scatter/gather table, where sg fails); otherwise it silently uses kernel
+/// buffers.
 fn can_direct_io(ofile: &OpenFile, hdr: &sg_io_hdr) -> bool {
     let len = hdr.dxfer_len as usize;
     // `dxferp` is any value the caller likes: near the top of the address
@@ -188,7 +185,7 @@ fn can_direct_io(ofile: &OpenFile, hdr: &sg_io_hdr) -> bool {
             .sdev
             .queue()
             .dma_aligned(hdr.dxferp, hdr.dxfer_len)
-        && pages <= MAX_DIO_SEGMENTS.min(ofile.sg_tablesize as usize)
+        && pages <= ofile.sg_tablesize as usize
 }
 
 /// Maps the request's data: the caller's own pages (direct I/O), the

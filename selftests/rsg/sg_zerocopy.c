@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <linux/fs.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -318,32 +319,46 @@ TEST_F(zc, dio_info_bits)
 }
 
 /*
- * rsg pins at most 255 pages per request (sg's documented scatter/gather
- * limit): a larger buffer is transferred through kernel pages instead.
+ * A 256-page (1 MiB) buffer is mapped directly by both drivers. One page
+ * more than the adapter's scatter/gather table goes through kernel pages in
+ * rsg (sg fails it, a documented difference, so only rsg is run there).
  */
-TEST_F(zc, dio_segment_cap)
+TEST_F(zc, dio_segment_limit)
 {
-	unsigned int small = 255 * 4096, big = 256 * 4096;
+	unsigned int big = 256 * 4096, over;
 	struct sg_io_hdr h;
 	uint8_t *buf, *want;
-	int val = big;
+	int d, val, tablesize;
 
-	ASSERT_EQ(0, posix_memalign((void **)&buf, 4096, big));
-	want = malloc(big);
+	ASSERT_EQ(0, ioctl(self->fd[RSG], SG_GET_SG_TABLESIZE, &tablesize));
+	ASSERT_EQ(0, ioctl(self->fd[SG], SG_GET_SG_TABLESIZE, &val));
+	ASSERT_EQ(val, tablesize);
+	ASSERT_EQ(0, ioctl(self->fd[RSG], BLKSECTGET, &val));
+	over = (tablesize + 1) * 4096;
+	/* BLKSECTGET answers in bytes; beyond that, only the 256-page part runs. */
+	if (over < big || over > (16u << 20) || over > (unsigned int)val)
+		over = big;
+	ASSERT_EQ(0, posix_memalign((void **)&buf, 4096, over));
+	want = malloc(over);
 	ASSERT_TRUE(want != NULL);
-	ASSERT_EQ(0, set_param("rsg", "allow_dio", "1"));
-	/* Big enough not to be served from the reserve buffer anyway. */
-	ASSERT_EQ(0, ioctl(self->fd[RSG], SG_SET_RESERVED_SIZE, &val));
-	pattern(want, big, 3);
-	ASSERT_EQ(0, rw(self->fd[RSG], 1, LBA_BASE + 1024, want, big, 0, 0, NULL));
-	memset(buf, 0, big);
-	ASSERT_EQ(0, rw(self->fd[RSG], 0, LBA_BASE + 1024, buf, small, SG_FLAG_DIRECT_IO, 0, &h));
-	EXPECT_EQ(SG_INFO_DIRECT_IO, h.info & SG_INFO_DIRECT_IO_MASK);
-	EXPECT_EQ(0, memcmp(buf, want, small));
-	memset(buf, 0, big);
-	ASSERT_EQ(0, rw(self->fd[RSG], 0, LBA_BASE + 1024, buf, big, SG_FLAG_DIRECT_IO, 0, &h));
-	EXPECT_EQ(0, h.info & SG_INFO_DIRECT_IO_MASK);
-	EXPECT_EQ(0, memcmp(buf, want, big));
+	pattern(want, over, 3);
+	ASSERT_EQ(0, rw(self->fd[RSG], 1, LBA_BASE + 1024, want, over, 0, 0, NULL));
+	for (d = 0; d < NDRV; d++) {
+		ASSERT_EQ(0, set_param(drv_name[d], "allow_dio", "1"));
+		/* Small, so the reserve buffer is no way out. */
+		val = 32768;
+		ASSERT_EQ(0, ioctl(self->fd[d], SG_SET_RESERVED_SIZE, &val));
+		memset(buf, 0, over);
+		ASSERT_EQ(0, rw(self->fd[d], 0, LBA_BASE + 1024, buf, big, SG_FLAG_DIRECT_IO, 0, &h));
+		EXPECT_EQ(SG_INFO_DIRECT_IO, h.info & SG_INFO_DIRECT_IO_MASK) TH_LOG("%s", drv_name[d]);
+		EXPECT_EQ(0, memcmp(buf, want, big));
+	}
+	if (over > big) {
+		memset(buf, 0, over);
+		ASSERT_EQ(0, rw(self->fd[RSG], 0, LBA_BASE + 1024, buf, over, SG_FLAG_DIRECT_IO, 0, &h));
+		EXPECT_EQ(0, h.info & SG_INFO_DIRECT_IO_MASK);
+		EXPECT_EQ(0, memcmp(buf, want, over));
+	}
 	EXPECT_EQ(0, pinned_pages());
 	free(buf);
 	free(want);
