@@ -33,9 +33,18 @@ pub(crate) struct FileInner {
     pub(crate) closed: bool,
     /// The queue interface's requests.
     pub(crate) queues: Queues,
+    /// io_uring commands running or being completed.
+    pub(crate) uring: Queues,
 }
 
 impl FileInner {
+    fn queues_of(&mut self, kind: Kind) -> &mut Queues {
+        match kind {
+            Kind::Uring => &mut self.uring,
+            _ => &mut self.queues,
+        }
+    }
+
     fn occupied(&self) -> usize {
         self.requests.iter().filter(|r| r.is_some()).count()
     }
@@ -145,7 +154,7 @@ impl Drop for Slot<'_> {
             let mut inner = self.file.inner.lock();
             match self.kind {
                 Kind::Sg => inner.pending -= 1,
-                Kind::Queued => inner.queues.unreserve(),
+                kind => inner.queues_of(kind).unreserve(),
             }
         }
     }
@@ -176,6 +185,7 @@ impl OpenFile {
                         force_packid: false,
                         closed: false,
                         queues: Queues::new(),
+                        uring: Queues::new(),
                     },
                     "rsg::OpenFile::inner"
                 ),
@@ -215,15 +225,25 @@ impl OpenFile {
     /// Holds room in the queue interface's queues, made on first use with
     /// the `queue_depth` parameter; `EAGAIN` when they are full.
     pub(crate) fn reserve_queued(&self) -> Result<Slot<'_>> {
-        if self.inner.lock().queues.depth() == 0 {
+        self.reserve_in(Kind::Queued)
+    }
+
+    /// Holds room for an io_uring command, as [`OpenFile::reserve_queued`]
+    /// does for the queue interface, in queues of its own.
+    pub(crate) fn reserve_uring(&self) -> Result<Slot<'_>> {
+        self.reserve_in(Kind::Uring)
+    }
+
+    fn reserve_in(&self, kind: Kind) -> Result<Slot<'_>> {
+        if self.inner.lock().queues_of(kind).depth() == 0 {
             let storage = Queues::storage(crate::abstractions::module::queue_depth())?;
-            let unused = self.inner.lock().queues.install(storage);
+            let unused = self.inner.lock().queues_of(kind).install(storage);
             drop(unused);
         }
-        self.inner.lock().queues.reserve()?;
+        self.inner.lock().queues_of(kind).reserve()?;
         Ok(Slot {
             file: self,
-            kind: Kind::Queued,
+            kind,
             held: true,
         })
     }
@@ -241,8 +261,8 @@ impl OpenFile {
                     *free = Some(req);
                 }
             }
-            Kind::Queued => {
-                let index = inner.queues.activate(req.clone());
+            kind => {
+                let index = inner.queues_of(kind).activate(req.clone());
                 req.set_slot(&mut inner, index);
             }
         }
@@ -251,22 +271,35 @@ impl OpenFile {
     /// Whether no request is listed, being built or running.
     pub(crate) fn is_idle(&self) -> bool {
         let inner = self.inner.lock();
-        inner.outstanding() == 0 && inner.queues.outstanding() == 0
+        inner.outstanding() == 0
+            && inner.queues.outstanding() == 0
+            && inner.uring.outstanding() == 0
     }
 
     /// Whether the file was closed and nothing of it is left running.
     pub(crate) fn is_drained(&self) -> bool {
         let inner = self.inner.lock();
-        inner.closed && inner.outstanding() == 0 && inner.queues.outstanding() == 0
+        inner.closed
+            && inner.outstanding() == 0
+            && inner.queues.outstanding() == 0
+            && inner.uring.outstanding() == 0
     }
 
     /// Aborts every request of the queue interface still running, so that
     /// they complete (with an error status) now.
     pub(crate) fn abort_queued(&self) {
         let inner = self.inner.lock();
-        for req in inner.queues.active() {
+        for req in Iterator::chain(inner.queues.active(), inner.uring.active()) {
             req.abort();
         }
+    }
+
+    /// Takes a retiring io_uring request out of the active set; the caller
+    /// drops it in process context.
+    pub(crate) fn remove_active_uring(&self, req: &Request) -> Option<Arc<Request>> {
+        let mut inner = self.inner.lock();
+        let slot = req.slot(&inner);
+        inner.uring.take_active(slot)
     }
 
     /// Takes `req` off the list; the caller drops it in process context.
