@@ -144,7 +144,9 @@ fn start(
     };
     let timeout = time::ms_to_jiffies(c.timeout_ms).min(i32::MAX as u64) as u32;
     // Full: fail rather than wait, as `EAGAIN` would only retry once.
-    let slot = ofile.reserve_uring().map_err(|_| EBUSY)?;
+    let slot = ofile
+        .reserve_uring()
+        .map_err(|e| if e == EAGAIN { EBUSY } else { e })?;
     let fixed = if cmd.is_fixed() && c.dir != DIR_NONE && c.data_len > 0 {
         Some(cmd.import_fixed(c.data, c.data_len as usize, dir)?)
     } else {
