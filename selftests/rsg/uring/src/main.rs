@@ -732,6 +732,44 @@ fn t_close_fd(e: &Env) -> Res {
     r.and(sd.restore())
 }
 
+/// A file takes `queue_depth` commands in flight; the next is EBUSY, and
+/// room comes back as they complete.
+fn t_depth_limit(e: &Env) -> Res {
+    let param = "/sys/module/rsg/parameters/queue_depth";
+    let old = std::fs::read_to_string(param).map_err(|e| format!("{param}: {e}"))?;
+    std::fs::write(param, "2").map_err(|e| format!("{param}: {e}"))?;
+    let rfd = open_dev(&e.rsg, libc::O_RDWR);
+    // The file's depth is fixed at its first command, so the old value
+    // can go back at once.
+    let mut sd = Sdebug::default();
+    let r = (|| {
+        let rfd = rfd.clone()?;
+        sd.slow(500)?;
+        let mut ring = Ring::new(8)?;
+        let mut bufs: Vec<Vec<u8>> = (0..3).map(|_| vec![0u8; e.bs]).collect();
+        for (i, b) in bufs.iter_mut().enumerate() {
+            let c = Cmd::new(&rw10(READ_10, 2048 + i as u32, 1), Dir::FromDev).data_mut(b);
+            ring.submit(rfd, RSG_URING_CMD_IO, c, i as u64)?;
+        }
+        let mut got = ring.wait(3, 30_000)?;
+        got.sort_by_key(|c| c.user_data);
+        diag(&format!(
+            "res {:?}",
+            got.iter().map(|c| c.res).collect::<Vec<_>>()
+        ));
+        ensure_eq!((got[0].res, got[1].res, got[2].res), (0, 0, -libc::EBUSY));
+        sd.restore()?;
+        let c = Cmd::new(&rw10(READ_10, 2048, 1), Dir::FromDev).data_mut(&mut bufs[0]);
+        ensure_eq!(ring.run(rfd, c, 9)?.res, 0);
+        Ok(())
+    })();
+    let _ = std::fs::write(param, old.trim());
+    if let Ok(fd) = rfd {
+        close(fd);
+    }
+    r.and(sd.restore())
+}
+
 /// 64 reads in flight at random LBAs, plain and fixed, each checked against
 /// what sg wrote there.
 fn t_depth(e: &Env) -> Res {
@@ -867,6 +905,7 @@ fn main() {
             ("task exit with commands in flight", t_task_exit),
             ("fd closed with commands in flight", t_close_fd),
             ("64 commands in flight, plain and fixed", t_depth),
+            ("queue_depth: one command more is EBUSY", t_depth_limit),
         ]
     };
     // RSG_URING_ONLY=WORD: run only the tests whose name has WORD.
