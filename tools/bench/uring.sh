@@ -1,7 +1,7 @@
 #!/bin/bash
-# The asynchronous interfaces compared, inside the test VM: 4 KiB READs
-# and 64 KiB READs (BENCH_IOS of them per run) kept DEPTH deep by rsgdd through C sg's write()/read() on
-# /dev/sgN, rsg's queue interface and rsg's io_uring passthrough on
+# The asynchronous interfaces compared, inside the test VM: 4 KiB and
+# 64 KiB READs (BENCH_IOS per run) kept DEPTH deep by rsgdd through C sg's
+# write()/read() on /dev/sgN, rsg's queue interface and rsg's io_uring passthrough on
 # /dev/rsgN, all on one scsi_debug LU whose commands take NDELAY ns
 # (completed from a timer, as a device's interrupt would). sg takes at most
 # 16 commands per file, so its deeper runs are capped there. Engines
@@ -13,7 +13,7 @@ rounds=${BENCH_ROUNDS:-3}
 ios=${BENCH_IOS:-4096}
 sizes=${BENCH_BS:-4k 64k}
 ndelay=${BENCH_NDELAY:-50000}
-load_scsi_debug delay=0 ndelay="$ndelay" max_queue=256 || exit 1
+load_scsi_debug delay=0 ndelay="$ndelay" || exit 1
 load_sg || exit 1
 load_rsg || exit 1
 hctl=$(ls /sys/class/scsi_device | head -n1)
