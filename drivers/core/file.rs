@@ -285,8 +285,8 @@ impl OpenFile {
             && inner.uring.outstanding() == 0
     }
 
-    /// Aborts every request of the queue interface still running, so that
-    /// they complete (with an error status) now.
+    /// Aborts every request of the queue interface and of io_uring still
+    /// running, so that they complete (with an error status) now.
     pub(crate) fn abort_queued(&self) {
         let inner = self.inner.lock();
         for req in Iterator::chain(inner.queues.active(), inner.uring.active()) {
