@@ -549,6 +549,23 @@ fn t_malformed(e: &Env) -> Res {
         .map_err(|e| format!("submit: {e}"))?;
     let res = small.completion().next().ok_or("no CQE")?.result();
     cases.push(("64-byte SQE ring", res, Some(-libc::EOPNOTSUPP)));
+    // No polled completion (no uring_cmd_iopoll).
+    let mut polled: IoUring<squeue::Entry128, cqueue::Entry32> = IoUring::builder()
+        .setup_iopoll()
+        .build(4)
+        .map_err(|e| format!("ring: {e}"))?;
+    let c = Cmd::new(&tur, Dir::None);
+    let sqe = opcode::UringCmd80::new(types::Fd(rfd), RSG_URING_CMD_IO)
+        .cmd(c.bytes())
+        .build()
+        .user_data(1);
+    // SAFETY: The CDB the command points to lives in `c`, past the wait.
+    unsafe { polled.submission().push(&sqe) }.map_err(|_| "SQ full")?;
+    polled
+        .submit_and_wait(1)
+        .map_err(|e| format!("submit: {e}"))?;
+    let res = polled.completion().next().ok_or("no CQE")?.result();
+    cases.push(("IOPOLL ring", res, Some(-libc::EOPNOTSUPP)));
     close(rfd);
     close(sfd);
     let mut bad_cases = Vec::new();
