@@ -197,10 +197,9 @@ impl<D: ForeignOwnable> UringCmd<D> {
             .pdu()
             .data
             .swap(data.into_foreign() as *mut c_void, Ordering::AcqRel);
-        // SAFETY: `old` is null or came from `into_foreign` (type invariant)
-        // and is no longer in the pdu; `&mut self` excludes borrows through
-        // this owner, and until the command is handed on nothing else can
-        // borrow it.
+        // SAFETY: `old` is null or from `into_foreign` (type invariant), now
+        // out of the pdu; `&mut self` excludes borrows through this owner,
+        // and before the command is handed on nothing else borrows it.
         unsafe { D::try_from_foreign(old) }
     }
 
@@ -210,10 +209,8 @@ impl<D: ForeignOwnable> UringCmd<D> {
             .pdu()
             .data
             .swap(core::ptr::null_mut(), Ordering::AcqRel);
-        // SAFETY: As in `set_data`; borrows of it are tied to `&self` or to
-        // a `UringCmdRef`, and `&mut self` excludes the first, while io_uring
-        // does not run a cancel call concurrently with the completion path
-        // that owns this value.
+        // SAFETY: As in `set_data`; `&mut self` excludes `data()` borrows,
+        // and io_uring runs no cancel call (`UringCmdRef`) concurrently.
         unsafe { D::try_from_foreign(old) }
     }
 
