@@ -12,7 +12,8 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 KMAKE = $(MAKE) -C $(KDIR) M=$(REPO) LLVM=1
 
 .PHONY: all module kernel setup run check clean clippy rustfmt rustfmtcheck \
-	checkpatch selftests bench bench-tools kernel-debug module-debug rsgdd check-debug
+	checkpatch selftests bench bench-tools kernel-debug module-debug rsgdd check-debug \
+	bench-uring
 
 all: module
 
@@ -99,6 +100,13 @@ bench: module bench-tools rsgdd
 		BENCH_SECS=$(BENCH_SECS) "BENCH_ONLY='$(value BENCH_ONLY)'" \
 		tools/bench/bench.sh > build/bench/raw.txt
 	tools/bench/report.sh build/bench/raw.txt build/bench
+
+# The asynchronous interfaces (sg write()/read(), rsg queue, rsg io_uring)
+# at depths 1..256, in one VM boot: build/bench/uring.{csv,txt}.
+bench-uring: module rsgdd
+	@mkdir -p build/bench
+	tools/vm/run.sh --timeout 3000 -- tools/bench/uring.sh > build/bench/uring.csv
+	awk -f tools/bench/uring.awk build/bench/uring.csv | tee build/bench/uring.txt
 
 clean:
 	-+$(KMAKE) clean 2>/dev/null

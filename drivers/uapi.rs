@@ -225,3 +225,62 @@ pub(crate) struct RsgCancel {
 
 // SAFETY: Integers with no padding.
 unsafe impl kernel::types::FromBytes for RsgCancel {}
+
+/// `struct rsg_uring_cmd`: an io_uring command's payload.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct RsgUringCmd {
+    pub(crate) cdb: u64,
+    pub(crate) data: u64,
+    pub(crate) sense: u64,
+    pub(crate) tag: u64,
+    pub(crate) resp: u64,
+    pub(crate) data_len: u32,
+    pub(crate) timeout_ms: u32,
+    pub(crate) flags: u32,
+    pub(crate) iovec_count: u16,
+    pub(crate) cdb_len: u8,
+    pub(crate) dir: u8,
+    pub(crate) sense_len: u8,
+    pub(crate) pad: [u8; 7],
+    pub(crate) reserved: [u64; 2],
+}
+
+// SAFETY: Integers with no padding (the header's `pad` is a field).
+unsafe impl kernel::types::FromBytes for RsgUringCmd {}
+
+const _: () = assert!(core::mem::size_of::<RsgUringCmd>() == 80);
+
+/// `struct rsg_uring_cancel`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct RsgUringCancel {
+    pub(crate) tag: u64,
+    pub(crate) flags: u32,
+    pub(crate) reserved: u32,
+}
+
+// SAFETY: Integers with no padding.
+unsafe impl kernel::types::FromBytes for RsgUringCancel {}
+
+/// `struct rsg_uring_resp`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct RsgUringResp {
+    pub(crate) tag: u64,
+    pub(crate) resid: i32,
+    pub(crate) duration: u32,
+    pub(crate) info: u32,
+    pub(crate) host_status: u16,
+    pub(crate) driver_status: u16,
+    pub(crate) status: u8,
+    pub(crate) masked_status: u8,
+    pub(crate) msg_status: u8,
+    pub(crate) sb_len_wr: u8,
+    pub(crate) reserved: u32,
+}
+
+// SAFETY: Integers with no padding.
+unsafe impl kernel::types::AsBytes for RsgUringResp {}
+
+const _: () = assert!(core::mem::size_of::<RsgUringResp>() == 32);

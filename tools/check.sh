@@ -30,6 +30,9 @@ result "every unsafe block has a SAFETY comment" $?
 cargo test --manifest-path tools/rsgdd/Cargo.toml --target-dir build/rsgdd-target \
 	> "$log/rsgdd-test.log" 2>&1
 result "rsgdd unit tests (cargo test)" $?
+cargo clippy --release --manifest-path selftests/rsg/uring/Cargo.toml \
+	--target-dir build/uring-target -- -D warnings > "$log/uring-clippy.log" 2>&1
+result "io_uring selftest lints (cargo clippy)" $?
 
 # VM suites: each ends with its own "N passed, N failed" line.
 vm_suite() { # name [run.sh options] -- command

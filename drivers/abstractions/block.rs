@@ -8,6 +8,7 @@
 
 use super::pages::PageRuns;
 use super::sync::{new_spinlock_irq, SpinLockIrq};
+use super::uring::FixedBuffer;
 use crate::bindings as shim;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
@@ -129,14 +130,48 @@ unsafe impl Send for ScsiRequest {}
 impl ScsiRequest {
     /// Allocates a request on `queue`; it may sleep until a tag is free.
     pub(crate) fn new(queue: &Queue, dir: Direction) -> Result<Self> {
+        Self::alloc(queue, dir, 0)
+    }
+
+    /// Allocates a request on `queue` without sleeping for a tag: `EAGAIN`
+    /// when none is free.
+    pub(crate) fn new_nowait(queue: &Queue, dir: Direction) -> Result<Self> {
+        Self::alloc(queue, dir, bindings::BLK_MQ_REQ_NOWAIT)
+    }
+
+    fn alloc(queue: &Queue, dir: Direction, flags: u32) -> Result<Self> {
         let op = match dir {
             Direction::ToDevice => bindings::req_op_REQ_OP_DRV_OUT,
             Direction::FromDevice => bindings::req_op_REQ_OP_DRV_IN,
         };
         // SAFETY: `queue` is live; the result is a request or an ERR_PTR.
-        let rq =
-            kernel::error::from_err_ptr(unsafe { shim::scsi_alloc_request(queue.raw(), op, 0) })?;
+        let rq = kernel::error::from_err_ptr(unsafe {
+            shim::scsi_alloc_request(queue.raw(), op, flags)
+        })?;
         NonNull::new(rq).map(|rq| Self { rq }).ok_or(ENOMEM)
+    }
+
+    /// Maps a registered buffer range into the request: its pages directly
+    /// (nothing is pinned), or through a kernel copy when the queue's
+    /// alignment rules refuse them.
+    pub(crate) fn map_fixed(&mut self, buf: &FixedBuffer<'_>) -> Result<UserMapping> {
+        // SAFETY: The request is ours and unstarted; `buf` describes pages
+        // that stay registered until the command completes, after the
+        // mapping is undone.
+        to_result(unsafe {
+            bindings::blk_rq_map_user_iov(
+                (*self.rq.as_ptr()).q,
+                self.rq.as_ptr(),
+                core::ptr::null_mut(),
+                buf.raw(),
+                bindings::GFP_KERNEL,
+            )
+        })?;
+        // SAFETY: The request is ours; mapping set its first bio.
+        let bio = unsafe { (*self.rq.as_ptr()).bio };
+        Ok(UserMapping {
+            bio: NonNull::new(bio),
+        })
     }
 
     /// Sets the CDB; `EINVAL` when it does not fit a `scsi_cmnd`.

@@ -5,6 +5,7 @@
 //! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h)
 
 use super::mm::{Fault, Vma, VM_FAULT_SIGBUS};
+use super::uring::{self, Call, IssueFlags, Queued, UringCmd, UringCmdRef};
 use core::marker::PhantomData;
 use kernel::bindings;
 use kernel::error::from_result;
@@ -104,6 +105,9 @@ pub(crate) trait FileOperations: Sized + 'static {
     /// What each open file carries.
     type Data: ForeignOwnable + Send + Sync;
 
+    /// What an io_uring command keeps in its pdu while it runs.
+    type UringData: ForeignOwnable + Send + Sync + 'static;
+
     /// Opens device minor `minor`.
     fn open(minor: u32, file: &File) -> Result<Self::Data>;
 
@@ -173,6 +177,27 @@ pub(crate) trait FileOperations: Sized + 'static {
     ) -> Result {
         kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
     }
+
+    /// An io_uring command (`IORING_OP_URING_CMD`): fail it (giving the
+    /// right to complete back) or hand it on.
+    fn uring_cmd(
+        _data: <Self::Data as ForeignOwnable>::Borrowed<'_>,
+        _file: &File,
+        _cmd: UringCmd<Self::UringData>,
+        _flags: IssueFlags,
+    ) -> core::result::Result<Queued, (UringCmd<Self::UringData>, Error)> {
+        kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
+
+    /// io_uring cancels a command [`FileOperations::uring_cmd`] handed on
+    /// and marked cancelable (the ring or its task is going away).
+    fn uring_cmd_cancel(
+        _data: <Self::Data as ForeignOwnable>::Borrowed<'_>,
+        _cmd: &UringCmdRef<'_, Self::UringData>,
+        _flags: IssueFlags,
+    ) {
+        kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
+    }
 }
 
 /// The `struct file_operations` for `T`.
@@ -202,6 +227,11 @@ impl<T: FileOperations> OperationsVtable<T> {
         mmap: if T::HAS_MMAP { Some(Self::mmap) } else { None },
         fasync: if T::HAS_FASYNC {
             Some(Self::fasync)
+        } else {
+            None
+        },
+        uring_cmd: if T::HAS_URING_CMD {
+            Some(Self::uring_cmd)
         } else {
             None
         },
@@ -324,6 +354,39 @@ impl<T: FileOperations> OperationsVtable<T> {
         match T::fasync(data, fd, unsafe { File::from_raw(file) }, on != 0) {
             Ok(()) => 0,
             Err(err) => err.to_errno(),
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by io_uring on a file `open` succeeded on, which the command
+    /// holds open; `cmd` is live for the call.
+    unsafe extern "C" fn uring_cmd(cmd: *mut bindings::io_uring_cmd, flags: u32) -> i32 {
+        // SAFETY: Every command on this file goes through this function, so
+        // pdus only ever hold `T::UringData`, and cancel calls only come for
+        // commands `T::uring_cmd` handed on.
+        let Some((call, flags)) = (unsafe { uring::call::<T::UringData>(cmd, flags) }) else {
+            return EINVAL.to_errno();
+        };
+        // SAFETY: The command holds a reference on its file, which is live.
+        let file = unsafe { crate::bindings::rsg_uring_cmd_file(cmd) };
+        // SAFETY: As in `ioctl`: the file is open until the command ends.
+        let data = unsafe { T::Data::borrow((*file).private_data) };
+        match call {
+            Call::Issue(cmd) => {
+                // SAFETY: The file is live for this call.
+                match T::uring_cmd(data, unsafe { File::from_raw(file) }, cmd, flags) {
+                    Ok(_queued) => -(bindings::EIOCBQUEUED as i32),
+                    Err((cmd, err)) => {
+                        cmd.fail();
+                        err.to_errno()
+                    }
+                }
+            }
+            Call::Cancel(cmd) => {
+                T::uring_cmd_cancel(data, &cmd, flags);
+                0
+            }
         }
     }
 

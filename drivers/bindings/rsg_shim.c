@@ -11,6 +11,7 @@
 #include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/gfp.h>
+#include <linux/io_uring/cmd.h>
 #include <linux/jiffies.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -410,6 +411,50 @@ const unsigned char *rsg_rq_sense(struct request *rq)
 	struct scsi_cmnd *scmd = blk_mq_rq_to_pdu(rq);
 
 	return scmd->sense_buffer;
+}
+
+static_assert((unsigned int)IO_URING_F_NONBLOCK == RSG_URING_F_NONBLOCK);
+static_assert(IO_URING_F_SQE128 == RSG_URING_F_SQE128);
+static_assert(IO_URING_F_COMPAT == RSG_URING_F_COMPAT);
+static_assert(IO_URING_F_CANCEL == RSG_URING_F_CANCEL);
+static_assert(IO_URING_F_TASK_DEAD == RSG_URING_F_TASK_DEAD);
+static_assert(IORING_URING_CMD_FIXED == RSG_URING_CMD_FIXED);
+static_assert(sizeof_field(struct io_uring_cmd, pdu) == RSG_URING_PDU_SIZE);
+static_assert(offsetof(struct io_uring_cmd, pdu) % 8 == 0);
+/* The payload of a 128-byte SQE: the SQE less its first 48 bytes. */
+static_assert(2 * sizeof(struct io_uring_sqe) -
+	      offsetof(struct io_uring_sqe, cmd) == RSG_URING_CMD_SIZE);
+
+unsigned int rsg_uring_cmd_op(struct io_uring_cmd *cmd)
+{
+	return cmd->cmd_op;
+}
+
+unsigned int rsg_uring_cmd_flags(struct io_uring_cmd *cmd)
+{
+	return cmd->flags;
+}
+
+struct file *rsg_uring_cmd_file(struct io_uring_cmd *cmd)
+{
+	return cmd->file;
+}
+
+const void *rsg_uring_cmd_payload(struct io_uring_cmd *cmd)
+{
+	return io_uring_sqe_cmd(cmd->sqe);
+}
+
+void *rsg_uring_cmd_pdu(struct io_uring_cmd *cmd)
+{
+	return cmd->pdu;
+}
+
+void rsg_uring_cmd_complete_in_task(struct io_uring_cmd *cmd,
+				    void (*cb)(struct io_uring_cmd *cmd,
+					       unsigned int issue_flags))
+{
+	io_uring_cmd_complete_in_task(cmd, cb);
 }
 
 struct page *rsg_alloc_pages(unsigned int gfp, unsigned int order)

@@ -137,6 +137,32 @@ unsigned int rsg_rq_resid(struct request *rq);
 unsigned int rsg_rq_sense_len(struct request *rq);
 const unsigned char *rsg_rq_sense(struct request *rq);
 
+/* io_uring commands (IORING_OP_URING_CMD). */
+struct io_uring_cmd;
+struct iov_iter;
+#define RSG_URING_F_NONBLOCK 0x80000000U
+#define RSG_URING_F_SQE128 0x100
+#define RSG_URING_F_COMPAT 0x1000
+#define RSG_URING_F_CANCEL 0x800
+#define RSG_URING_F_TASK_DEAD 0x2000
+#define RSG_URING_CMD_FIXED 0x1
+#define RSG_URING_PDU_SIZE 32
+#define RSG_URING_CMD_SIZE 80
+void io_uring_cmd_done(struct io_uring_cmd *cmd, long ret, unsigned long long res2,
+		       unsigned int issue_flags);
+void io_uring_cmd_mark_cancelable(struct io_uring_cmd *cmd,
+				  unsigned int issue_flags);
+int io_uring_cmd_import_fixed(unsigned long long ubuf, unsigned long len,
+			      int rw, struct iov_iter *iter, void *ioucmd);
+unsigned int rsg_uring_cmd_op(struct io_uring_cmd *cmd);
+unsigned int rsg_uring_cmd_flags(struct io_uring_cmd *cmd);
+struct file *rsg_uring_cmd_file(struct io_uring_cmd *cmd);
+const void *rsg_uring_cmd_payload(struct io_uring_cmd *cmd);
+void *rsg_uring_cmd_pdu(struct io_uring_cmd *cmd);
+void rsg_uring_cmd_complete_in_task(struct io_uring_cmd *cmd,
+				    void (*cb)(struct io_uring_cmd *cmd,
+					       unsigned int issue_flags));
+
 /* Pages. */
 struct page *rsg_alloc_pages(unsigned int gfp, unsigned int order);
 void *rsg_page_address(struct page *page);

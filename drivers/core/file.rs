@@ -33,9 +33,18 @@ pub(crate) struct FileInner {
     pub(crate) closed: bool,
     /// The queue interface's requests.
     pub(crate) queues: Queues,
+    /// io_uring commands running or being completed.
+    pub(crate) uring: Queues,
 }
 
 impl FileInner {
+    fn queues_of(&mut self, kind: Kind) -> &mut Queues {
+        match kind {
+            Kind::Uring => &mut self.uring,
+            _ => &mut self.queues,
+        }
+    }
+
     fn occupied(&self) -> usize {
         self.requests.iter().filter(|r| r.is_some()).count()
     }
@@ -47,7 +56,10 @@ impl FileInner {
 
     /// Whether the file was closed and nothing of it is left running.
     pub(crate) fn is_drained(&self) -> bool {
-        self.closed && self.outstanding() == 0 && self.queues.outstanding() == 0
+        self.closed
+            && self.outstanding() == 0
+            && self.queues.outstanding() == 0
+            && self.uring.outstanding() == 0
     }
 
     /// Completed responses `read()` may return, oldest first.
@@ -150,7 +162,7 @@ impl Drop for Slot<'_> {
             let mut inner = self.file.inner.lock();
             match self.kind {
                 Kind::Sg => inner.pending -= 1,
-                Kind::Queued => inner.queues.unreserve(),
+                kind => inner.queues_of(kind).unreserve(),
             }
         }
     }
@@ -181,6 +193,7 @@ impl OpenFile {
                         force_packid: false,
                         closed: false,
                         queues: Queues::new(),
+                        uring: Queues::new(),
                     },
                     "rsg::OpenFile::inner"
                 ),
@@ -222,15 +235,25 @@ impl OpenFile {
     /// Holds room in the queue interface's queues, made on first use with
     /// the `queue_depth` parameter; `EAGAIN` when they are full.
     pub(crate) fn reserve_queued(&self) -> Result<Slot<'_>> {
-        if self.inner.lock().queues.depth() == 0 {
+        self.reserve_in(Kind::Queued)
+    }
+
+    /// Holds room for an io_uring command, as [`OpenFile::reserve_queued`]
+    /// does for the queue interface, in queues of its own.
+    pub(crate) fn reserve_uring(&self) -> Result<Slot<'_>> {
+        self.reserve_in(Kind::Uring)
+    }
+
+    fn reserve_in(&self, kind: Kind) -> Result<Slot<'_>> {
+        if self.inner.lock().queues_of(kind).depth() == 0 {
             let storage = Queues::storage(crate::abstractions::module::queue_depth())?;
-            let unused = self.inner.lock().queues.install(storage);
+            let unused = self.inner.lock().queues_of(kind).install(storage);
             drop(unused);
         }
-        self.inner.lock().queues.reserve()?;
+        self.inner.lock().queues_of(kind).reserve()?;
         Ok(Slot {
             file: self,
-            kind: Kind::Queued,
+            kind,
             held: true,
         })
     }
@@ -248,8 +271,8 @@ impl OpenFile {
                     *free = Some(req);
                 }
             }
-            Kind::Queued => {
-                let index = inner.queues.activate(req.clone());
+            kind => {
+                let index = inner.queues_of(kind).activate(req.clone());
                 req.set_slot(&mut inner, index);
             }
         }
@@ -258,31 +281,37 @@ impl OpenFile {
     /// Whether no request is listed, being built or running.
     pub(crate) fn is_idle(&self) -> bool {
         let inner = self.inner.lock();
-        inner.outstanding() == 0 && inner.queues.outstanding() == 0
+        inner.outstanding() == 0
+            && inner.queues.outstanding() == 0
+            && inner.uring.outstanding() == 0
     }
 
-    /// Aborts every request of the queue interface still running, so that
-    /// they complete (with an error status) now.
+    /// Aborts every request of the queue interface and of io_uring still
+    /// running, so that they complete (with an error status) now.
     pub(crate) fn abort_queued(&self) {
         let inner = self.inner.lock();
-        for req in inner.queues.active() {
+        for req in Iterator::chain(inner.queues.active(), inner.uring.active()) {
             req.abort();
         }
     }
 
-    /// Takes `req` off sg's list when `listed`, for the caller to drop in
-    /// process context, and says whether the file is now closed and drained.
-    pub(crate) fn remove(&self, req: &Arc<Request>, listed: bool) -> (Option<Arc<Request>>, bool) {
+    /// Takes `req` off its list (sg's table, or io_uring's active set), for
+    /// the caller to drop in process context, and says whether the file is
+    /// now closed and drained.
+    pub(crate) fn remove(&self, req: &Arc<Request>) -> (Option<Arc<Request>>, bool) {
         let (removed, drained) = {
             let mut inner = self.inner.lock();
-            let removed = if listed {
-                inner
+            let removed = match req.kind {
+                Kind::Sg => inner
                     .requests
                     .iter_mut()
                     .find(|r| r.as_ref().is_some_and(|r| Arc::ptr_eq(r, req)))
-                    .and_then(Option::take)
-            } else {
-                None
+                    .and_then(Option::take),
+                Kind::Uring => {
+                    let slot = req.slot(&inner);
+                    inner.uring.take_active(slot)
+                }
+                Kind::Queued => None,
             };
             (removed, inner.is_drained())
         };

@@ -154,6 +154,18 @@ impl RequestIo {
         }
     }
 
+    /// A registered io_uring buffer is mapped directly: nothing to pin or
+    /// give back but the mapping.
+    pub(crate) fn fixed(mapping: UserMapping) -> Self {
+        Self {
+            mapping: Some(mapping),
+            buffer: DataBuffer::None,
+            len: 0,
+            runs: 0,
+            pinned: None,
+        }
+    }
+
     /// Data moves through the request's own buffer.
     pub(crate) fn own(mapping: UserMapping, buf: Buffer) -> Self {
         Self {
@@ -179,6 +191,8 @@ pub(crate) enum Kind {
     /// The queue interface; up to the queue depth, reaped in completion
     /// order.
     Queued,
+    /// io_uring commands; up to the queue depth, completed through io_uring.
+    Uring,
 }
 
 /// Request state that completions change, under the file's lock.
@@ -270,6 +284,16 @@ impl Request {
     /// Records where a queued request sits among the active ones.
     pub(crate) fn set_slot(&self, inner: &mut FileInner, slot: usize) {
         self.state.access_mut(inner).slot = slot;
+    }
+
+    /// Reaches the running block request.
+    pub(crate) fn abort_handle(&self) -> &AbortHandle {
+        &self.abort
+    }
+
+    /// Where a request sits among the active ones.
+    pub(crate) fn slot(&self, inner: &FileInner) -> usize {
+        self.state.access(inner).slot
     }
 
     /// Aborts the request if it is running; it then completes with an
@@ -373,7 +397,7 @@ impl Request {
                 DataBuffer::None => {}
             }
         }
-        let (removed, drained) = self.file.remove(self, self.kind == Kind::Sg);
+        let (removed, drained) = self.file.remove(self);
         drop(removed);
         if drained {
             self.file.dev.forget(&self.file);
@@ -430,6 +454,33 @@ impl Request {
 }
 
 impl Request {
+    /// Decodes and accounts a completion; any context.
+    fn decode(&self, done: &Completed<'_>) -> Response {
+        let mut response = Response::from_completion(done);
+        response.duration = self.elapsed_ms();
+        self.account(&response);
+        // CHECK CONDITION or COMMAND TERMINATED, as sg logs them.
+        if self.file.dev.debug() > 0 && matches!(response.masked_status, 0x01 | 0x11) {
+            pr_info!(
+                "rsg{}: command 0x{:02x} failed, sense {:02x?}\n",
+                self.file.dev.index,
+                self.opcode,
+                &response.sense[..18]
+            );
+        }
+        response
+    }
+
+    /// Records the completion of a request whose completion is delivered
+    /// elsewhere (io_uring); any context, and nothing is dropped.
+    pub(crate) fn record(&self, done: &Completed<'_>) {
+        let response = self.decode(done);
+        let mut inner = self.file.inner.lock();
+        let st = self.state.access_mut(&mut inner);
+        st.response = response;
+        st.stage = Stage::Ready;
+    }
+
     /// Adds the finished command to its device's statistics.
     fn account(&self, resp: &Response) {
         let moved = u64::from(self.hdr.dxfer_len).saturating_sub(resp.resid.max(0) as u64);
@@ -456,18 +507,7 @@ impl Completion for Request {
     }
 
     fn complete(req: Arc<Request>, done: &Completed<'_>) {
-        let mut response = Response::from_completion(done);
-        response.duration = req.elapsed_ms();
-        req.account(&response);
-        // CHECK CONDITION or COMMAND TERMINATED, as sg logs them.
-        if req.file.dev.debug() > 0 && matches!(response.masked_status, 0x01 | 0x11) {
-            pr_info!(
-                "rsg{}: command 0x{:02x} failed, sense {:02x?}\n",
-                req.file.dev.index,
-                req.opcode,
-                &response.sense[..18]
-            );
-        }
+        let response = req.decode(done);
         if req.kind == Kind::Queued {
             return Request::complete_queued(req, response);
         }

@@ -5,6 +5,7 @@
 use crate::abstractions::file::{poll::*, File, FileOperations, PollTable};
 use crate::abstractions::mm::{Fault, Vma};
 use crate::abstractions::pages::PAGE_SIZE;
+use crate::abstractions::uring::{IssueFlags, Queued, UringCmd, UringCmdRef};
 use crate::core::device::Device;
 use crate::core::file::OpenFile;
 use crate::uapi::SG_MAX_QUEUE;
@@ -17,6 +18,7 @@ pub(crate) struct RsgFile;
 #[vtable]
 impl FileOperations for RsgFile {
     type Data = Arc<OpenFile>;
+    type UringData = super::uring::Data;
 
     fn open(minor: u32, file: &File) -> Result<Arc<OpenFile>> {
         Device::open(minor, file)
@@ -103,5 +105,22 @@ impl FileOperations for RsgFile {
 
     fn fasync(data: ArcBorrow<'_, OpenFile>, fd: i32, file: &File, on: bool) -> Result {
         data.fasync.update(fd, file, on)
+    }
+
+    fn uring_cmd(
+        data: ArcBorrow<'_, OpenFile>,
+        file: &File,
+        cmd: UringCmd<Self::UringData>,
+        flags: IssueFlags,
+    ) -> core::result::Result<Queued, (UringCmd<Self::UringData>, Error)> {
+        super::uring::issue(data, file, cmd, flags)
+    }
+
+    fn uring_cmd_cancel(
+        _data: ArcBorrow<'_, OpenFile>,
+        cmd: &UringCmdRef<'_, Self::UringData>,
+        _flags: IssueFlags,
+    ) {
+        super::uring::cancel_call(cmd);
     }
 }

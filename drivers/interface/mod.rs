@@ -8,5 +8,6 @@ pub(crate) mod ioctl;
 pub(crate) mod proc;
 pub(crate) mod queue;
 pub(crate) mod rw;
+pub(crate) mod uring;
 pub(crate) mod v2;
 pub(crate) mod v3;

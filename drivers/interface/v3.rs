@@ -4,10 +4,13 @@
 //! `sg_new_write`, `sg_common_write`, `sg_start_req` and `sg_new_read`), and
 //! the blocking `SG_IO` built from them.
 
-use crate::abstractions::block::{Bounce, Direction, ScsiRequest, MAX_CDB, SENSE_BUFFERSIZE};
+use crate::abstractions::block::{
+    Bounce, Completion, Direction, ScsiRequest, MAX_CDB, SENSE_BUFFERSIZE,
+};
 use crate::abstractions::file::File;
 use crate::abstractions::pages::PAGE_SIZE;
 use crate::abstractions::scsi::{cmd_allowed, read_sg_io_hdr, write_sg_io_hdr};
+use crate::abstractions::uring::FixedBuffer;
 use crate::abstractions::{module, task, time};
 use crate::core::buffer::Buffer;
 use crate::core::file::{OpenFile, Slot};
@@ -68,7 +71,6 @@ pub(crate) fn write_hdr(
     read_only: bool,
     sg_io_owned: bool,
 ) -> Result<Arc<Request>> {
-    let dev = &ofile.dev;
     let hdr = read_sg_io_hdr(buf)?;
     let start_ms = time::now_ms();
     if hdr.interface_id != i32::from(b'S') {
@@ -95,12 +97,7 @@ pub(crate) fn write_hdr(
     UserSlice::new(hdr.cmdp, cmd_len)
         .reader()
         .read_slice(&mut cdb[..cmd_len])?;
-    if read_only
-        && dev.sdev.device_type() != TYPE_SCANNER
-        && !cmd_allowed(&mut cdb, file.can_write())
-    {
-        return Err(EPERM);
-    }
+    filter(&ofile, file, &mut cdb[..cmd_len], read_only)?;
     common_write(
         ofile,
         slot,
@@ -112,9 +109,62 @@ pub(crate) fn write_hdr(
     )
 }
 
+/// The command filter of files opened without write access (sg's
+/// `sg_allow_access`): `EPERM` for a command it refuses.
+pub(crate) fn filter(ofile: &OpenFile, file: &File, cdb: &mut [u8], read_only: bool) -> Result {
+    if read_only
+        && ofile.dev.sdev.device_type() != TYPE_SCANNER
+        && !cmd_allowed(cdb, file.can_write())
+    {
+        return Err(EPERM);
+    }
+    Ok(())
+}
+
 /// Builds and starts a request from a checked header and CDB, for both
 /// protocols (sg's `sg_common_write` and `sg_start_req`).
 pub(crate) fn common_write(
+    ofile: ArcBorrow<'_, OpenFile>,
+    slot: Slot<'_>,
+    hdr: sg_io_hdr,
+    cdb: &[u8],
+    timeout: u32,
+    start_ms: u32,
+    sg_io_owned: bool,
+) -> Result<Arc<Request>> {
+    let built = build(ofile, slot, hdr, cdb, timeout, start_ms, sg_io_owned, None)?;
+    let req = built.req.clone();
+    built.start::<Request>(req.clone());
+    Ok(req)
+}
+
+/// A request built and listed, not yet started.
+pub(crate) struct Built {
+    rq: ScsiRequest,
+    pub(crate) req: Arc<Request>,
+    timeout: u32,
+    at_head: bool,
+}
+
+impl Built {
+    /// Starts the request; `T::complete` gets `data` when it ends.
+    pub(crate) fn start<T: Completion>(self, data: T::Data) {
+        self.req.file.dev.stats.start();
+        self.rq.start::<T>(data, self.timeout, self.at_head);
+    }
+}
+
+/// How an io_uring command's request is made: without sleeping for a tag,
+/// and with data in a registered buffer.
+pub(crate) struct UringSource<'a> {
+    pub(crate) nowait: bool,
+    pub(crate) fixed: Option<&'a FixedBuffer<'a>>,
+}
+
+/// Builds a request from a checked header and CDB and lists it in the room
+/// `slot` holds; the caller starts it.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn build(
     ofile: ArcBorrow<'_, OpenFile>,
     slot: Slot<'_>,
     mut hdr: sg_io_hdr,
@@ -122,7 +172,8 @@ pub(crate) fn common_write(
     timeout: u32,
     start_ms: u32,
     sg_io_owned: bool,
-) -> Result<Arc<Request>> {
+    uring: Option<UringSource<'_>>,
+) -> Result<Built> {
     let dev = &ofile.dev;
     hdr.status = 0;
     hdr.masked_status = 0;
@@ -139,13 +190,23 @@ pub(crate) fn common_write(
     } else {
         Direction::FromDevice
     };
-    let mut rq = ScsiRequest::new(dev.sdev.queue(), dir)?;
+    let mut rq = match &uring {
+        Some(UringSource { nowait: true, .. }) => ScsiRequest::new_nowait(dev.sdev.queue(), dir)?,
+        _ => ScsiRequest::new(dev.sdev.queue(), dir)?,
+    };
     if cdb.len() > MAX_CDB {
         return Err(EINVAL);
     }
     rq.set_cdb(cdb)?;
     rq.set_retries(SG_DEFAULT_RETRIES);
-    let io = map_data(&ofile, &mut rq, &hdr, dir)?;
+    let io = match uring {
+        Some(UringSource {
+            fixed: Some(buf), ..
+        }) if hdr.dxfer_direction != SG_DXFER_NONE && hdr.dxfer_len > 0 => {
+            RequestIo::fixed(rq.map_fixed(buf)?)
+        }
+        _ => map_data(&ofile, &mut rq, &hdr, dir)?,
+    };
     if io.is_direct() {
         hdr.info |= SG_INFO_DIRECT_IO;
     }
@@ -159,9 +220,12 @@ pub(crate) fn common_write(
     // v2 requests always go to the head of the queue, as in sg.
     let at_head = hdr.interface_id == 0 || hdr.flags & SG_FLAG_Q_AT_TAIL == 0;
     ofile.insert(slot, req.clone());
-    dev.stats.start();
-    rq.start::<Request>(req.clone(), timeout, at_head);
-    Ok(req)
+    Ok(Built {
+        rq,
+        req,
+        timeout,
+        at_head,
+    })
 }
 
 /// Whether the request can move its data straight to and from the caller's
@@ -272,12 +336,18 @@ pub(crate) fn new_read(req: &Arc<Request>, buf: usize, count: usize) -> Result<u
 
 /// Writes a completed request's response to the v3 header at `buf`.
 pub(crate) fn write_response(req: &Arc<Request>, buf: usize) -> Result {
-    let resp = req.response(&req.file.inner.lock());
-    respond(req, &resp, buf)
+    write_sg_io_hdr(&response_hdr(req, true)?, buf)
 }
 
-/// Writes `resp`, the response of `req`, to the v3 header at `buf`.
-fn respond(req: &Request, resp: &Response, buf: usize) -> Result {
+/// A completed request's header with its outputs filled in, as sg returns
+/// it; with `copy_sense`, sense data goes to the header's sense buffer.
+pub(crate) fn response_hdr(req: &Request, copy_sense: bool) -> Result<sg_io_hdr> {
+    let resp = req.response(&req.file.inner.lock());
+    fill_response(req, &resp, copy_sense)
+}
+
+/// The header of `req` with `resp`, its response, filled in.
+fn fill_response(req: &Request, resp: &Response, copy_sense: bool) -> Result<sg_io_hdr> {
     let mut hdr = req.hdr;
     hdr.status = resp.status;
     hdr.masked_status = resp.masked_status;
@@ -287,7 +357,8 @@ fn respond(req: &Request, resp: &Response, buf: usize) -> Result {
     hdr.resid = resp.resid;
     hdr.duration = resp.duration;
     hdr.sb_len_wr = 0;
-    if hdr.mx_sb_len > 0
+    if copy_sense
+        && hdr.mx_sb_len > 0
         && hdr.sbp != 0
         && (resp.masked_status & CHECK_CONDITION_MASKED != 0 || resp.has_sense())
     {
@@ -302,7 +373,7 @@ fn respond(req: &Request, resp: &Response, buf: usize) -> Result {
     if hdr.masked_status != 0 || hdr.host_status != 0 || hdr.driver_status != 0 {
         hdr.info |= SG_INFO_CHECK;
     }
-    write_sg_io_hdr(&hdr, buf)
+    Ok(hdr)
 }
 
 /// `SG_IO`: submit, wait, respond. An interrupted wait leaves the request
@@ -328,7 +399,7 @@ pub(crate) fn sg_io(ofile: ArcBorrow<'_, OpenFile>, file: &File, arg: usize) -> 
     if req.take_if_ready(&mut inner) {
         let resp = req.response(&inner);
         drop(inner);
-        let ret = respond(&req, &resp, arg);
+        let ret = fill_response(&req, &resp, true).and_then(|hdr| write_sg_io_hdr(&hdr, arg));
         return ret.and(req.retire());
     }
     req.set_orphan(&mut inner);

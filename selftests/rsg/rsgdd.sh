@@ -181,6 +181,31 @@ expect_ok "random reads to the sink" -i dev="$dev",bs=4k,depth=32 -o sink \
 expect_fail "random mode refuses stdout" 2 'cannot seek' \
 	-i dev="$dev" -o file=- -r 1 -m 1M
 
+# Engines: io_uring passthrough and sg's write()/read(), checked against
+# each other, the queue interface and C sg on the same LU.
+expect_ok "engine=uring writes a pattern" -i pattern=lba \
+	-o dev="$dev",offset=112M,bs=16k,depth=16,engine=uring -m 8M -q
+expect_ok "engine=queue verifies what engine=uring wrote" \
+	-i dev="$dev",offset=112M,depth=8 -o verify=lba -m 8M -q
+expect_ok "engine=uring reads verify at depth 64" \
+	-i dev="$dev",offset=112M,bs=4k,depth=64,engine=uring -o verify=lba -m 8M -q
+expect_ok "engine=uring random reads verify" \
+	-i dev="$dev",offset=112M,depth=32,engine=uring -o verify=lba \
+	-r 5 -l 4k:32k -S 8M -m 8M -q
+expect_ok "engine=sg reads on rsg verify" \
+	-i dev="$dev",offset=112M,bs=8k,depth=16,engine=sg -o verify=lba -m 8M -q
+expect_ok "engine=sg deeper than 16" \
+	-i dev="$dev",offset=112M,depth=64,engine=sg -o sink -m 1M
+check "engine=sg depth is capped at sg's 16" grep -q 'capped at 16' "$tmp/err"
+if [ -n "${SG_DEV:-}" ] && [ -c "${SG_DEV:-}" ]; then
+	expect_ok "engine=sg on C sg verifies what engine=uring wrote" \
+		-i dev="$SG_DEV",offset=112M,depth=16,engine=sg -o verify=lba -m 8M -q
+else
+	ok "engine=sg on C sg # SKIP SG_DEV not set"
+fi
+expect_fail "engine=uring needs rsg" 1 'RSG_GET_QUEUE_DEPTH' \
+	-i dev="${SG_DEV:-/dev/null}",engine=uring -o sink -m 1M
+
 # Depth probing.
 expect_ok "depth probe on the input" -i dev="$dev",depth=auto -o sink -m 16M
 check "the probe reports and picks a depth" \

@@ -64,6 +64,11 @@ run_suite sg3_utils selftests/rsg/sg3_utils.sh
 run_suite errors selftests/rsg/errors.sh
 run_suite rsgdd selftests/rsg/rsgdd.sh
 run_suite rsg_queue selftests/rsg/out/rsg_queue -F removal
+if [ "$self_test" = 1 ]; then
+	echo "# self-test: io_uring suites skipped (rsg's own interface)"
+else
+	run_suite rsg_uring selftests/rsg/out/rsg_uring
+fi
 # These two change the device set, so they come last.
 if [ "$self_test" = 1 ]; then
 	echo "# self-test: rmmod.sh skipped"
@@ -76,6 +81,7 @@ if [ "$self_test" = 1 ]; then
 	echo "# self-test: queue removal and teardown skipped"
 else
 	run_suite rsg_queue_removal selftests/rsg/out/rsg_queue -f removal
+	run_suite rsg_uring_removal selftests/rsg/out/rsg_uring removal
 	run_suite queue_teardown selftests/rsg/queue_teardown.sh
 fi
 

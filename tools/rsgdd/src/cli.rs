@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::pattern::Pattern;
-use crate::sg::CdbSize;
+use crate::sg::{CdbSize, Engine};
 
 pub const USAGE: &str = "\
 usage: rsgdd -i INPUT -o OUTPUT [-m SIZE] [-r SEED [-l MIN:MAX] [-S SIZE]]
@@ -41,6 +41,10 @@ Settings:
                   1,2,4,...,256 briefly and keeps the fastest
   cdb=10|16       dev only: force the READ/WRITE CDB size (default: 10-byte
                   when the LBA and length fit)
+  engine=E        dev only: how commands are queued: queue (rsg's
+                  RSG_IOQUEUE/RSG_IOGET, the default), uring (rsg's io_uring
+                  passthrough), or sg (sg's write()/read(), at most 16 in
+                  flight; also on sg nodes)
   seed=N          pattern/verify random: the seed (default 1)
   notrunc         file output: do not truncate a regular file at offset
 Options:
@@ -107,6 +111,7 @@ pub struct Side<K> {
     pub offset: Option<u64>,
     pub depth: Option<Depth>,
     pub cdb: CdbSize,
+    pub engine: Engine,
     pub notrunc: bool,
 }
 
@@ -194,6 +199,7 @@ struct Raw {
     offset: Option<u64>,
     depth: Option<Depth>,
     cdb: Option<CdbSize>,
+    engine: Option<Engine>,
     seed: Option<u64>,
     notrunc: bool,
     keys: Vec<&'static str>,
@@ -272,6 +278,19 @@ fn parse_raw(side: &str, spec: &str) -> Result<Raw> {
                 });
                 "cdb"
             }
+            "engine" => {
+                raw.engine = Some(match need(val)?.as_str() {
+                    "queue" => Engine::Queue,
+                    "uring" => Engine::Uring,
+                    "sg" => Engine::Sg,
+                    v => {
+                        return Err(Error::usage(format!(
+                            "{side} engine: '{v}' is not queue, uring or sg"
+                        )))
+                    }
+                });
+                "engine"
+            }
             "seed" => {
                 raw.seed = Some(parse_u64(&format!("{side} seed"), &need(val)?)?);
                 "seed"
@@ -337,6 +356,7 @@ fn side<K>(raw: &Raw, kind: K) -> Side<K> {
         offset: raw.offset,
         depth: raw.depth,
         cdb: raw.cdb.unwrap_or(CdbSize::Auto),
+        engine: raw.engine.unwrap_or(Engine::Queue),
         notrunc: raw.notrunc,
     }
 }
@@ -352,7 +372,7 @@ fn parse_input(spec: &str) -> Result<Side<InKind>> {
     let val = val.clone().unwrap_or_default();
     Ok(match kind.as_str() {
         "dev" => {
-            allow(s, "dev", &raw, &["bs", "offset", "depth", "cdb"])?;
+            allow(s, "dev", &raw, &["bs", "offset", "depth", "cdb", "engine"])?;
             side(&raw, InKind::Dev(val))
         }
         "file" => {
@@ -382,7 +402,7 @@ fn parse_output(spec: &str) -> Result<Side<OutKind>> {
     let val = val.clone().unwrap_or_default();
     Ok(match kind.as_str() {
         "dev" => {
-            allow(s, "dev", &raw, &["bs", "offset", "depth", "cdb"])?;
+            allow(s, "dev", &raw, &["bs", "offset", "depth", "cdb", "engine"])?;
             side(&raw, OutKind::Dev(val))
         }
         "file" => {
@@ -618,6 +638,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.input.depth, Some(Depth::Auto));
         assert_eq!(c.input.cdb, CdbSize::Sixteen);
+        assert_eq!(c.input.engine, Engine::Queue);
         assert_eq!(c.output.cdb, CdbSize::Auto);
         let c = run(&["-i", "pattern=zeros", "-o", "file=/x,notrunc", "-m", "1k"]).unwrap();
         assert!(c.output.notrunc);
@@ -682,5 +703,7 @@ mod tests {
         assert!(usage_err(&["-i", "dev=/d", "-i", "dev=/e", "-o", "sink"]).contains("twice"));
         assert!(usage_err(&["-i", "dev=/d", "-o", "sink", "-qx"]).contains("no value"));
         assert!(usage_err(&["-i", "dev=/d,cdb=12", "-o", "sink"]).contains("cdb"));
+        assert!(usage_err(&["-i", "dev=/d,engine=aio", "-o", "sink"]).contains("engine"));
+        assert!(usage_err(&["-i", "file=/f,engine=sg", "-o", "sink"]).contains("does not apply"));
     }
 }

@@ -168,8 +168,10 @@ fn check_dev_side(dev: &RsgDev, side: &str, bs: usize, offset: u64) -> Result<()
 fn fixed_depth(dev: &RsgDev, side: &str, want: u32) -> u32 {
     if want > dev.max_depth {
         warn(&format!(
-            "{side} depth {want} capped at {} (RSG_GET_QUEUE_DEPTH of {})",
-            dev.max_depth, dev.path
+            "{side} depth {want} capped at {} (the {} engine's limit on {})",
+            dev.max_depth,
+            dev.engine.name(),
+            dev.path
         ));
         return dev.max_depth;
     }
@@ -184,7 +186,7 @@ fn open_input(cfg: &Config, in_bs: usize) -> Result<Opened<Input>> {
     let off = cfg.input.offset.unwrap_or(0);
     Ok(match &cfg.input.kind {
         InKind::Dev(path) => {
-            let dev = RsgDev::open(path, false, cfg.timeout_s, cfg.input.cdb)?;
+            let dev = RsgDev::open(path, false, cfg.timeout_s, cfg.input.cdb, cfg.input.engine)?;
             check_dev_side(&dev, "-i", in_bs, off)?;
             let bound = dev.capacity() - off;
             (Input::Dev { dev, depth: 0 }, off, Some(bound))
@@ -206,7 +208,7 @@ fn open_output(cfg: &Config, out_bs: usize, in_offset: u64) -> Result<Opened<Out
     let off = cfg.output.offset.unwrap_or(0);
     Ok(match &cfg.output.kind {
         OutKind::Dev(path) => {
-            let dev = RsgDev::open(path, true, cfg.timeout_s, cfg.output.cdb)?;
+            let dev = RsgDev::open(path, true, cfg.timeout_s, cfg.output.cdb, cfg.output.engine)?;
             check_dev_side(&dev, "-o", out_bs, off)?;
             let bound = dev.capacity() - off;
             (Output::Dev { dev, depth: 0 }, off, Some(bound))
@@ -601,7 +603,10 @@ fn reader(
     let mut stats = SideStats::default();
     let r = match input {
         Input::Dev { dev, depth } => {
-            let mut q = Queue::new(dev, *depth as usize);
+            let mut q = match Queue::new(dev, *depth as usize) {
+                Ok(q) => q,
+                Err(e) => return (stats, Err(e)),
+            };
             let r = read_dev(&mut q, offset, extents, pool, &tx, &back, shared);
             return finish_queue(&mut q, r);
         }
@@ -808,7 +813,10 @@ fn writer(
     let chans = (&rx, &back);
     let r = match output {
         Output::Dev { dev, depth } => {
-            let mut q = Queue::new(dev, *depth as usize);
+            let mut q = match Queue::new(dev, *depth as usize) {
+                Ok(q) => q,
+                Err(e) => return (stats, Err(e)),
+            };
             let r = write_dev(&mut q, offset, bs, &rx, &back, shared);
             return finish_queue(&mut q, r);
         }

@@ -16,6 +16,7 @@ mod sense;
 mod sg;
 mod signals;
 mod stats;
+mod uring;
 
 use std::process::ExitCode;
 

@@ -75,7 +75,7 @@ fn run_step(
     depth: u32,
 ) -> Result<Step> {
     let block = u64::from(dev.block);
-    let mut q: Queue<(usize, u64)> = Queue::new(dev, depth as usize);
+    let mut q: Queue<(usize, u64)> = Queue::new(dev, depth as usize)?;
     let mut free: Vec<usize> = (0..depth as usize).collect();
     let mut next = 0u64;
     let mut bytes = 0u64;

@@ -1,12 +1,14 @@
 //! An rsg device as rsgdd uses it: opened, sized with READ CAPACITY, and
 //! driven through a queue of READ or WRITE commands with RSG_IOQUEUE_BATCH
-//! and RSG_IOGET_BATCH. Completions come back in any order; each slot's
-//! tag (`usr_ptr`) says which request finished.
+//! and RSG_IOGET_BATCH, rsg's io_uring passthrough, or sg's write()/read().
+//! Completions come back in any order; each slot's tag (`usr_ptr`, or the
+//! CQE's user_data) says which request finished.
 
 use crate::error::{Error, Result};
 use crate::sense;
-use crate::sg::{self, CdbSize, Dir, SgIoHdr, SgIovec, SENSE_LEN};
+use crate::sg::{self, CdbSize, Dir, Engine, SgIoHdr, SgIovec, SENSE_LEN};
 use crate::stats::SideStats;
+use crate::uring::Ring;
 use std::fs::OpenOptions;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -28,12 +30,19 @@ pub struct RsgDev {
     pub max_depth: u32,
     pub timeout_ms: u32,
     pub cdb: CdbSize,
+    pub engine: Engine,
 }
 
 impl RsgDev {
     /// Opens `path` (read-write when `write`, else read-write if allowed
     /// and read-only otherwise) and reads its capacity.
-    pub fn open(path: &str, write: bool, timeout_s: u32, cdb: CdbSize) -> Result<Self> {
+    pub fn open(
+        path: &str,
+        write: bool,
+        timeout_s: u32,
+        cdb: CdbSize,
+        engine: Engine,
+    ) -> Result<Self> {
         let file = match OpenOptions::new().read(true).write(true).open(path) {
             Ok(f) => f,
             Err(e) if !write && e.kind() == io::ErrorKind::PermissionDenied => OpenOptions::new()
@@ -49,11 +58,18 @@ impl RsgDev {
             )));
         }
         let fd: OwnedFd = file.into();
-        let max_depth = sg::queue_depth(fd.as_raw_fd()).map_err(|e| {
-            Error::Io(format!(
-                "{path}: RSG_GET_QUEUE_DEPTH: {e}: not an rsg device (dev= needs rsg's queue interface)"
-            ))
-        })?;
+        let max_depth = if engine == Engine::Sg {
+            // Completions are read without blocking.
+            sg::set_nonblock(fd.as_raw_fd()).map_err(|e| Error::sys(path, e))?;
+            sg::SG_MAX_QUEUE
+        } else {
+            sg::queue_depth(fd.as_raw_fd()).map_err(|e| {
+                Error::Io(format!(
+                    "{path}: RSG_GET_QUEUE_DEPTH: {e}: not an rsg device (engine={} needs rsg)",
+                    engine.name()
+                ))
+            })?
+        };
         let mut dev = RsgDev {
             path: path.to_string(),
             fd,
@@ -62,6 +78,7 @@ impl RsgDev {
             max_depth,
             timeout_ms: timeout_s.saturating_mul(1000),
             cdb,
+            engine,
         };
         dev.read_capacity()?;
         Ok(dev)
@@ -191,6 +208,8 @@ pub struct Done<T> {
 /// back with its completion.
 pub struct Queue<'d, T> {
     dev: &'d RsgDev,
+    /// The io_uring engine's ring.
+    ring: Option<Ring>,
     /// Boxed so that the CDB and sense addresses given to the kernel stay
     /// put while the queue itself moves.
     slots: Box<[Slot<T>]>,
@@ -203,8 +222,15 @@ pub struct Queue<'d, T> {
 }
 
 impl<'d, T> Queue<'d, T> {
-    pub fn new(dev: &'d RsgDev, depth: usize) -> Self {
+    pub fn new(dev: &'d RsgDev, depth: usize) -> Result<Self> {
         let depth = depth.max(1);
+        let ring = match dev.engine {
+            Engine::Uring => Some(
+                Ring::new(depth)
+                    .map_err(|e| Error::sys(format!("{}: io_uring setup", dev.path), e))?,
+            ),
+            _ => None,
+        };
         let slots = (0..depth)
             .map(|_| Slot {
                 cdb: [0; 16],
@@ -219,8 +245,9 @@ impl<'d, T> Queue<'d, T> {
                 tries: 0,
             })
             .collect();
-        Queue {
+        Ok(Queue {
             dev,
+            ring,
             slots,
             free: (0..depth).rev().collect(),
             staged: Vec::with_capacity(depth),
@@ -228,7 +255,7 @@ impl<'d, T> Queue<'d, T> {
             comp: vec![SgIoHdr::default(); depth],
             in_flight: 0,
             stats: SideStats::default(),
-        }
+        })
     }
 
     /// The device's block size.
@@ -308,17 +335,30 @@ impl<'d, T> Queue<'d, T> {
             self.batch.push(self.slots[i].hdr);
         }
         let now = Instant::now();
-        // SAFETY: Each header points into its slot (CDB, sense, iovec list,
-        // which stay put in the boxed slice) and at the data the caller
-        // promised `stage` to keep valid until the request is reaped.
-        let n = match unsafe { sg::queue_batch(self.dev.fd(), &mut self.batch) } {
+        let sent = match (self.dev.engine, &mut self.ring) {
+            // SAFETY: Each header points into its slot (CDB, sense, iovec
+            // list, which stay put in the boxed slice) and at the data the
+            // caller promised `stage` to keep valid until it is reaped.
+            (Engine::Uring, Some(ring)) => unsafe { ring.queue(self.dev.fd(), &self.batch) },
+            // SAFETY: As above.
+            (Engine::Sg, _) => unsafe { sg::write_each(self.dev.fd(), &self.batch) },
+            // SAFETY: As above.
+            _ => unsafe { sg::queue_batch(self.dev.fd(), &mut self.batch) },
+        };
+        let n = match sent {
             Ok(n) => n,
-            Err(e) if e.raw_os_error() == Some(libc::EAGAIN) && self.in_flight > 0 => 0,
+            Err(e)
+                if matches!(e.raw_os_error(), Some(libc::EAGAIN) | Some(libc::EDOM))
+                    && self.in_flight > 0 =>
+            {
+                0
+            }
             Err(e) => {
                 let s = &self.slots[self.staged[0]];
                 return Err(Error::Io(format!(
-                    "{}: RSG_IOQUEUE_BATCH of {} ({} blocks at LBA {}): {e}",
+                    "{}: queueing ({} engine) {} ({} blocks at LBA {}): {e}",
                     self.dev.path,
+                    self.dev.engine.name(),
                     sg::cdb_name(&s.cdb),
                     s.blocks,
                     s.lba
@@ -343,8 +383,7 @@ impl<'d, T> Queue<'d, T> {
         if self.in_flight == 0 {
             return Ok(());
         }
-        let n = sg::get_batch(self.dev.fd(), &mut self.comp[..self.in_flight], None)
-            .map_err(|e| Error::sys(format!("{}: RSG_IOGET_BATCH", self.dev.path), e))?;
+        let n = self.fetch()?;
         let now = Instant::now();
         let mut result = Ok(());
         for c in 0..n {
@@ -413,11 +452,38 @@ impl<'d, T> Queue<'d, T> {
         self.submit()
     }
 
+    /// Fills `comp` with completions that are ready; how many.
+    fn fetch(&mut self) -> Result<usize> {
+        let want = self.in_flight;
+        let out = &mut self.comp[..want];
+        let got = match (self.dev.engine, &mut self.ring) {
+            (Engine::Uring, Some(ring)) => {
+                let slots = &self.slots;
+                ring.reap(out, |tag| slots.get(tag).map(|s| s.hdr))
+            }
+            (Engine::Sg, _) => sg::read_each(self.dev.fd(), out),
+            _ => sg::get_batch(self.dev.fd(), out, None),
+        };
+        got.map_err(|e| {
+            Error::sys(
+                format!(
+                    "{}: reaping ({} engine)",
+                    self.dev.path,
+                    self.dev.engine.name()
+                ),
+                e,
+            )
+        })
+    }
+
     /// Waits up to `ms` for a completion to be ready (or a signal).
     pub fn wait(&self, extra_fd: Option<RawFd>, ms: i32) {
         let mut fds = Vec::with_capacity(2);
         if self.in_flight > 0 {
-            fds.push(self.dev.fd());
+            fds.push(match &self.ring {
+                Some(ring) => ring.fd(),
+                None => self.dev.fd(),
+            });
         }
         if let Some(fd) = extra_fd {
             fds.push(fd);
@@ -427,11 +493,17 @@ impl<'d, T> Queue<'d, T> {
 
     /// Asks the device to abort every request in flight (RSG_IOCANCEL by
     /// tag); they then complete with an error and are reaped by `drain`.
-    pub fn cancel_all(&self) {
+    pub fn cancel_all(&mut self) {
         for (i, s) in self.slots.iter().enumerate() {
             if s.user.is_some() && !self.staged.contains(&i) {
-                // ENOENT: it finished meanwhile.
-                let _ = sg::cancel(self.dev.fd(), i as u64);
+                // ENOENT: it finished meanwhile. sg cannot cancel.
+                match (self.dev.engine, &mut self.ring) {
+                    (Engine::Uring, Some(ring)) => ring.cancel(self.dev.fd(), i as u64),
+                    (Engine::Queue, _) => {
+                        let _ = sg::cancel(self.dev.fd(), i as u64);
+                    }
+                    _ => {}
+                }
             }
         }
     }
@@ -443,8 +515,7 @@ impl<'d, T> Queue<'d, T> {
         let end = Instant::now() + limit;
         while self.in_flight > 0 && Instant::now() < end {
             self.wait(None, 100);
-            let n =
-                sg::get_batch(self.dev.fd(), &mut self.comp[..self.in_flight], None).unwrap_or(0);
+            let n = self.fetch().unwrap_or(0);
             self.in_flight -= n;
         }
         self.stats.busy.stop(Instant::now());

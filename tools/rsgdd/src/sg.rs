@@ -137,6 +137,63 @@ pub unsafe fn queue_batch(fd: RawFd, hdrs: &mut [SgIoHdr]) -> io::Result<usize> 
     Ok(batch.done as usize)
 }
 
+/// sg's asynchronous `write()` of each header in turn: how many were
+/// queued; the errno of the first one when none was (`EDOM` when the file
+/// has sg's 16 outstanding).
+///
+/// # Safety
+///
+/// As for [`queue_batch`].
+pub unsafe fn write_each(fd: RawFd, hdrs: &[SgIoHdr]) -> io::Result<usize> {
+    let size = std::mem::size_of::<SgIoHdr>();
+    for (i, h) in hdrs.iter().enumerate() {
+        // SAFETY: `h` is a whole header; the caller keeps what it points to
+        // alive until the response is read.
+        let n = unsafe { libc::write(fd, (h as *const SgIoHdr).cast(), size) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            return if i == 0 { Err(e) } else { Ok(i) };
+        }
+    }
+    Ok(hdrs.len())
+}
+
+/// sg's `read()` of responses, without waiting, into `out`: how many.
+pub fn read_each(fd: RawFd, out: &mut [SgIoHdr]) -> io::Result<usize> {
+    let size = std::mem::size_of::<SgIoHdr>();
+    for (i, h) in out.iter_mut().enumerate() {
+        // Any response (pack_id -1); the data-in lands where the request
+        // said.
+        *h = SgIoHdr {
+            interface_id: 'S' as i32,
+            pack_id: -1,
+            ..Default::default()
+        };
+        // SAFETY: `h` is writable for a whole header.
+        let n = unsafe { libc::read(fd, (h as *mut SgIoHdr).cast(), size) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            return match e.raw_os_error() {
+                Some(libc::EAGAIN) => Ok(i),
+                _ if i > 0 => Ok(i),
+                _ => Err(e),
+            };
+        }
+    }
+    Ok(out.len())
+}
+
+/// Sets `O_NONBLOCK` on `fd`.
+pub fn set_nonblock(fd: RawFd) -> io::Result<()> {
+    // SAFETY: Plain fcntl calls on a descriptor the caller owns.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    // SAFETY: As above.
+    if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// `RSG_IOGET_BATCH`: reaps up to `out.len()` completions into `out`;
 /// `Ok(0)` when none is ready (after up to `wait_ms` when that is given).
 pub fn get_batch(fd: RawFd, out: &mut [SgIoHdr], wait_ms: Option<u32>) -> io::Result<usize> {
@@ -221,6 +278,30 @@ pub fn completed_ok(hdr: &SgIoHdr) -> bool {
 }
 
 /// Which READ/WRITE CDB a side uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// rsg's queue interface: RSG_IOQUEUE_BATCH and RSG_IOGET_BATCH.
+    Queue,
+    /// rsg's io_uring passthrough (IORING_OP_URING_CMD).
+    Uring,
+    /// sg's asynchronous interface: write() and read() of v3 headers; at
+    /// most 16 commands per file; works on sg and rsg nodes.
+    Sg,
+}
+
+impl Engine {
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Queue => "queue",
+            Engine::Uring => "uring",
+            Engine::Sg => "sg",
+        }
+    }
+}
+
+/// sg's limit of requests outstanding on one file (SG_MAX_QUEUE).
+pub const SG_MAX_QUEUE: u32 = 16;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CdbSize {
     /// 10-byte when the LBA and length fit, else 16-byte.
