@@ -23,8 +23,9 @@ host=${hctl%%:*}
 sdebug=/sys/bus/pseudo/drivers/scsi_debug
 hz=$(sed -n 's/^CONFIG_HZ=//p' "$RSG_KERNEL/.config" 2>/dev/null)
 hz=${hz:-250}
-# How long the abandoned requests run.
-slow=8
+# How long the abandoned requests run: long enough to still run at the
+# rmmod checks, longer on a slow (debug) kernel.
+slow=${RSG_TEARDOWN_SLOW:-8}
 old_delay=$(cat $sdebug/delay)
 old_ndelay=$(cat $sdebug/ndelay)
 EAGAIN=11

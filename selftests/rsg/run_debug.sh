@@ -7,6 +7,8 @@
 #   tools/vm/run.sh --kernel build/kernel-debug --module build/rsg-debug.ko \
 #       -- selftests/rsg/run_debug.sh
 cd "$(dirname "$0")/../.." || exit 1
+# KASAN and lockdep make everything several times slower.
+export RSG_SUITE_TIMEOUT=${RSG_SUITE_TIMEOUT:-900} RSG_TEARDOWN_SLOW=${RSG_TEARDOWN_SLOW:-20}
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 selftests/rsg/run.sh | tee "$out"
