@@ -66,13 +66,15 @@ END {
 		t = target[w]; res = ""
 		if (ratio[w] == "") {
 			res = "MISS (no data)"; pass = 0
-		} else if (t == "x1.5") {
-			# Without the profile's sgbest rows, the row's own sg side.
+		} else if (t ~ /^x[0-9.]+$/) {
+			# xF: F times sg's best; without the profile's sgbest rows,
+			# the row's own sg side.
+			f = substr(t, 2) + 0
 			b = best[prof[w]]; bw = bestw[prof[w]]
 			if (b <= 0) { b = s[w]; bw = w }
-			pass = b > 0 && r[w] >= 1.5 * b
-			res = sprintf("%s rsg >= 1.5 x sg's best single-fd IOPS (%s of %s)",
-				pass ? "PASS" : "MISS", fmt(b), bw)
+			pass = b > 0 && r[w] >= f * b
+			res = sprintf("%s rsg >= %s x sg's best single-fd IOPS (%s of %s)",
+				pass ? "PASS" : "MISS", substr(t, 2), fmt(b), bw)
 		} else if (t == "le1") {
 			pass = ratio[w] <= 1
 			res = (pass ? "PASS" : "MISS") " rsg <= sg"
