@@ -174,8 +174,12 @@ const MAX_DIO_SEGMENTS: usize = 255;
 /// kernel buffers.
 fn can_direct_io(ofile: &OpenFile, hdr: &sg_io_hdr) -> bool {
     let len = hdr.dxfer_len as usize;
-    let first = hdr.dxferp / PAGE_SIZE;
-    let pages = (hdr.dxferp + len).div_ceil(PAGE_SIZE) - first;
+    // `dxferp` is any value the caller likes: near the top of the address
+    // space the end wraps, and such a buffer is never the caller's own.
+    let Some(end) = hdr.dxferp.checked_add(len) else {
+        return false;
+    };
+    let pages = end.div_ceil(PAGE_SIZE) - hdr.dxferp / PAGE_SIZE;
     module::allow_dio()
         && hdr.flags & SG_FLAG_DIRECT_IO != 0
         && hdr.dxfer_direction != SG_DXFER_UNKNOWN
