@@ -30,6 +30,9 @@ result "every unsafe block has a SAFETY comment" $?
 cargo test --manifest-path tools/rsgdd/Cargo.toml --target-dir build/rsgdd-target \
 	> "$log/rsgdd-test.log" 2>&1
 result "rsgdd unit tests (cargo test)" $?
+cargo test --manifest-path tools/rsgfuzz/Cargo.toml --target-dir build/rsgfuzz-target \
+	> "$log/rsgfuzz-test.log" 2>&1
+result "rsgfuzz unit tests (cargo test)" $?
 
 # VM suites: each ends with its own "N passed, N failed" line.
 run_suite() { # name command

@@ -64,6 +64,7 @@ run_suite sg3_utils selftests/rsg/sg3_utils.sh
 run_suite errors selftests/rsg/errors.sh
 run_suite rsgdd selftests/rsg/rsgdd.sh
 run_suite rsg_queue selftests/rsg/out/rsg_queue -F removal
+run_suite fuzz selftests/rsg/fuzz.sh
 # These two change the device set, so they come last.
 if [ "$self_test" = 1 ]; then
 	echo "# self-test: rmmod.sh skipped"
