@@ -19,6 +19,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # Each about 10 s under TCG; seed 1 found the dxferp overflow.
 seeds=${FUZZ_SEEDS:-"1:700 2:700 3:700 4:700"}
+dio_seed=${FUZZ_DIO_SEED:-5:700}
 
 # run_fuzz DESCRIPTION ARGS...: one rsgfuzz run; its findings as
 # diagnostics when it fails.
@@ -90,6 +91,24 @@ for s in $seeds; do
 	run_fuzz "seed ${s%%:*}, ${s##*:} iterations against sg" --dev "$dev" \
 		--cmp "$cmp" --seed "${s%%:*}" --iters "${s##*:}" $queue
 done
+
+# Once more with direct I/O allowed on both drivers: SG_FLAG_DIRECT_IO then
+# pins the caller's pages, bad ones included.
+params=
+for m in rsg sg; do
+	p=/sys/module/$m/parameters/allow_dio
+	[ -w "$p" ] && params="$params $p"
+done
+if [ -n "$params" ]; then
+	for p in $params; do echo 1 > "$p"; done
+	run_fuzz "seed ${dio_seed%%:*}, ${dio_seed##*:} iterations, direct I/O" \
+		--dev "$dev" --cmp "$cmp" --seed "${dio_seed%%:*}" \
+		--iters "${dio_seed##*:}" $queue
+	for p in $params; do echo 0 > "$p"; done
+else
+	echo "ok $((tap_n + 1)) # SKIP no writable allow_dio parameter"
+	tap_n=$((tap_n + 1))
+fi
 
 check "INQUIRY on $dev afterwards" inquiry "$dev"
 check "INQUIRY on $cmp afterwards" inquiry "$cmp"
