@@ -199,8 +199,9 @@ pub fn check(side: &Side, op: &Op, out: &Outcome) -> Vec<String> {
                     v.push(format!("write() returned {n} of {count}"));
                 }
                 // A non-negative dxfer_direction is a v2 header's
-                // reply_len: sg takes the write as v2.
-                if q.hdr.dxfer_direction >= 0 {
+                // reply_len: sg takes the write as v2. A read-only header
+                // is all zeros (the fuzzer cannot put one there): v2 too.
+                if q.hdr.dxfer_direction >= 0 || matches!(hp, Ptr::Ro(_)) {
                     if !hp.readable(V2_HDR_LEN.min(*count)) {
                         v.push(format!("v2 write() of {count} bytes at {hp:?} succeeded"));
                     }
@@ -405,6 +406,44 @@ fn queue(q: &Queue, ret: Result<i64, i32>, out: &Outcome, v: &mut Vec<String>) {
     }
 }
 
+/// Whether `op` behaves the same on both sides when the drivers do, or
+/// why not.
+pub fn comparable(op: &Op) -> Result<(), &'static str> {
+    let q = match op {
+        Op::SgIo(hp, q) => {
+            if matches!(hp, Ptr::Straddle(_)) {
+                return Err("straddling header");
+            }
+            q
+        }
+        Op::WriteV3(hp, _, q) => {
+            // Read as a v2 header, its pointer fields are CDB and data.
+            if q.hdr.dxfer_direction >= 0 && !matches!(hp, Ptr::Ro(_)) {
+                return Err("v3 header taken as v2");
+            }
+            q
+        }
+        _ => return Ok(()),
+    };
+    // Straddling pieces share the last bytes before the guard page, so
+    // one may hold another's addresses.
+    let straddles = [q.cdb_ptr, q.sb_ptr, q.data_ptr]
+        .iter()
+        .chain(q.iov.iter().map(|(p, _)| p))
+        .filter(|p| matches!(p, Ptr::Straddle(_)))
+        .count();
+    if straddles > 1 {
+        return Err("overlapping straddling pointers");
+    }
+    // rsg pins at most 255 pages for direct I/O and bounces bigger
+    // requests; sg pins them all.
+    let len = q.hdr.dxfer_len as usize;
+    if q.hdr.flags & SG_FLAG_DIRECT_IO != 0 && q.iov.is_empty() && len > 254 * PAGE {
+        return Err("direct I/O past 255 pages");
+    }
+    Ok(())
+}
+
 /// The first way in which two sides' outcomes of the same operation
 /// differ, if any.
 pub fn compare(a: &Outcome, b: &Outcome) -> Option<String> {
@@ -424,18 +463,30 @@ pub fn compare(a: &Outcome, b: &Outcome) -> Option<String> {
     }
     if a.data != b.data {
         let at = a.data.iter().zip(&b.data).position(|(x, y)| x != y);
+        let near = |v: &[u8]| {
+            let i = at.unwrap_or(0);
+            format!("{:02x?}", &v[i.min(v.len())..(i + 8).min(v.len())])
+        };
         return Some(format!(
-            "data ({} vs {} bytes, first difference at {at:?})",
+            "data ({} vs {} bytes, first difference at {at:?}: {} vs {})",
             a.data.len(),
-            b.data.len()
+            b.data.len(),
+            near(&a.data),
+            near(&b.data)
         ));
     }
     if a.out != b.out {
         let at = a.out.iter().zip(&b.out).position(|(x, y)| x != y);
+        let near = |v: &[u8]| {
+            let i = at.unwrap_or(0);
+            format!("{:02x?}", &v[i.min(v.len())..(i + 8).min(v.len())])
+        };
         return Some(format!(
-            "output bytes ({} vs {}, first difference at {at:?})",
+            "output bytes ({} vs {}, first difference at {at:?}: {} vs {})",
             a.out.len(),
-            b.out.len()
+            b.out.len(),
+            near(&a.out),
+            near(&b.out)
         ));
     }
     None

@@ -96,7 +96,8 @@ impl Side {
     /// region, anything else as is.
     pub fn norm(&self, addr: u64) -> u64 {
         let a = addr as usize;
-        if let Some(off) = self.arena.offset_of(a) {
+        if a >= self.arena.rw && a < self.arena.rw_end() + sys::PAGE {
+            let off = a - self.arena.rw;
             (1 << 62) | off as u64
         } else if a >= self.arena.ro && a < self.arena.ro + RO_LEN {
             (2 << 62) | (a - self.arena.ro) as u64
@@ -104,6 +105,26 @@ impl Side {
             3 << 62
         } else {
             addr
+        }
+    }
+
+    /// `bytes` with every 8-byte value that is an address in this side's
+    /// memory replaced by its side-independent form: user memory holding
+    /// pointers (headers, iovec lists) reaches kernel buffers as data-out
+    /// and comes back.
+    pub fn norm_bytes(&self, bytes: &mut [u8]) {
+        let mut i = 0;
+        while i + 8 <= bytes.len() {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&bytes[i..i + 8]);
+            let v = u64::from_ne_bytes(w);
+            let n = self.norm(v);
+            if n != v {
+                bytes[i..i + 8].copy_from_slice(&n.to_ne_bytes());
+                i += 8;
+            } else {
+                i += 1;
+            }
         }
     }
 
@@ -245,8 +266,24 @@ impl Side {
         }
     }
 
-    /// Runs `op`.
+    /// Runs `op`; the bytes of the outcome made side-independent.
     pub fn run(&mut self, op: &Op) -> Outcome {
+        let mut out = self.run_raw(op);
+        let (mut data, mut sense, mut o) = (
+            std::mem::take(&mut out.data),
+            std::mem::take(&mut out.sense),
+            std::mem::take(&mut out.out),
+        );
+        self.norm_bytes(&mut data);
+        self.norm_bytes(&mut sense);
+        self.norm_bytes(&mut o);
+        out.data = data;
+        out.sense = sense;
+        out.out = o;
+        out
+    }
+
+    fn run_raw(&mut self, op: &Op) -> Outcome {
         let mut out = Outcome {
             reserve: self.reserve_size(),
             ..Default::default()

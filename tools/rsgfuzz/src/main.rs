@@ -116,6 +116,8 @@ struct Tally {
     mismatches: u64,
     sg_notes: u64,
     printed: u64,
+    /// rsg's results by entry point: (entry point, "ok" or errno) -> count.
+    results: std::collections::BTreeMap<(&'static str, String), u64>,
 }
 
 impl Tally {
@@ -126,6 +128,24 @@ impl Tally {
         } else if self.printed == 101 {
             println!("rsgfuzz: (further findings not printed)");
         }
+    }
+}
+
+/// The entry point an operation goes through, for the results table.
+fn entry(op: &gen::Op) -> &'static str {
+    use gen::{Op, Queue};
+    match op {
+        Op::SgIo(..) => "SG_IO",
+        Op::WriteV3(..) => "write(v3)",
+        Op::WriteV2(..) => "write(v2)",
+        Op::Read(..) => "read",
+        Op::Ioctl(..) => "ioctl",
+        Op::Mmap(..) => "mmap",
+        Op::Poll(..) => "poll",
+        Op::Queue(Queue::One(..) | Queue::Batch { .. }) => "queue",
+        Op::Queue(Queue::Get(..) | Queue::GetBatch { .. }) => "get",
+        Op::Queue(Queue::Cancel { .. }) => "cancel",
+        Op::Queue(Queue::Depth(..)) => "depth",
     }
 }
 
@@ -249,6 +269,12 @@ fn fuzz(cfg: &Cfg, progress: &AtomicU64) -> Result<Tally, String> {
         }
         let outs: Vec<Outcome> = sides.iter_mut().map(|s| s.run(&op)).collect();
         t.ops += 1;
+        let res = match outs[0].ret {
+            Some(Ok(_)) => "ok".to_string(),
+            Some(Err(e)) => exec::errstr(e),
+            None => "-".to_string(),
+        };
+        *t.results.entry((entry(&op), res)).or_default() += 1;
         if verbose {
             println!("{iter}: {op:?}");
             for (s, o) in sides.iter().zip(&outs) {
@@ -272,7 +298,7 @@ fn fuzz(cfg: &Cfg, progress: &AtomicU64) -> Result<Tally, String> {
                 }
             }
         }
-        if outs.len() == 2 && outs[0].no_cmp.is_none() {
+        if outs.len() == 2 && outs[0].no_cmp.is_none() && check::comparable(&op).is_ok() {
             t.compared += 1;
             if let Some(d) = check::compare(&outs[0], &outs[1]) {
                 t.mismatches += 1;
@@ -437,6 +463,21 @@ fn main() -> ExitCode {
             return ExitCode::from(3);
         }
     };
+    let mut line = String::new();
+    let mut last = "";
+    for ((e, r), n) in &t.results {
+        if *e != last {
+            if !line.is_empty() {
+                println!("rsgfuzz: {line}");
+            }
+            line = format!("{e}:");
+            last = e;
+        }
+        line += &format!(" {r} {n}");
+    }
+    if !line.is_empty() {
+        println!("rsgfuzz: {line}");
+    }
     let mut unusable = false;
     let mut nodes = vec![cfg.dev.as_str()];
     nodes.extend(cfg.cmp.as_deref());

@@ -185,11 +185,6 @@ impl Arena {
         unsafe { std::ptr::copy_nonoverlapping((self.rw + off) as *const u8, v.as_mut_ptr(), n) };
         v
     }
-
-    /// The read-write offset of `addr`, when it lies in the region.
-    pub fn offset_of(&self, addr: usize) -> Option<usize> {
-        (addr >= self.rw && addr < self.rw_end()).then(|| addr - self.rw)
-    }
 }
 
 impl Drop for Arena {
