@@ -4,7 +4,7 @@
 use crate::gen::*;
 use crate::sg::*;
 use crate::sys::{self, Arena, Fd, SysResult, CDB_AREA, DATA_AREA, DATA_LEN, HDR_AREA, IOV_AREA};
-use crate::sys::{READ_AREA, RO_LEN, RW_LEN, SENSE_AREA};
+use crate::sys::{READ_AREA, RW_LEN, SENSE_AREA};
 use std::time::{Duration, Instant};
 
 /// Scratch space for the fuzzer's own bookkeeping ioctls, out of the way
@@ -92,40 +92,12 @@ impl Side {
         }) as u64
     }
 
-    /// A side-independent form of an address: arena offsets tagged by
-    /// region, anything else as is.
     pub fn norm(&self, addr: u64) -> u64 {
-        let a = addr as usize;
-        if a >= self.arena.rw && a < self.arena.rw_end() + sys::PAGE {
-            let off = a - self.arena.rw;
-            (1 << 62) | off as u64
-        } else if a >= self.arena.ro && a < self.arena.ro + RO_LEN {
-            (2 << 62) | (a - self.arena.ro) as u64
-        } else if a >= self.arena.none && a < self.arena.none + sys::PAGE {
-            3 << 62
-        } else {
-            addr
-        }
+        self.arena.norm(addr)
     }
 
-    /// `bytes` with every 8-byte value that is an address in this side's
-    /// memory replaced by its side-independent form: user memory holding
-    /// pointers (headers, iovec lists) reaches kernel buffers as data-out
-    /// and comes back.
     pub fn norm_bytes(&self, bytes: &mut [u8]) {
-        let mut i = 0;
-        while i + 8 <= bytes.len() {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(&bytes[i..i + 8]);
-            let v = u64::from_ne_bytes(w);
-            let n = self.norm(v);
-            if n != v {
-                bytes[i..i + 8].copy_from_slice(&n.to_ne_bytes());
-                i += 8;
-            } else {
-                i += 1;
-            }
-        }
+        self.arena.norm_bytes(bytes)
     }
 
     /// The bytes user space can read of `len` at `p` (area `base`), when

@@ -185,6 +185,52 @@ impl Arena {
         unsafe { std::ptr::copy_nonoverlapping((self.rw + off) as *const u8, v.as_mut_ptr(), n) };
         v
     }
+
+    /// A side-independent form of an address: arena offsets tagged by
+    /// region, anything else as is.
+    pub fn norm(&self, addr: u64) -> u64 {
+        let a = addr as usize;
+        if a >= self.rw && a < self.rw_end() + PAGE {
+            let off = a - self.rw;
+            (1 << 62) | off as u64
+        } else if a >= self.ro && a < self.ro + RO_LEN {
+            (2 << 62) | (a - self.ro) as u64
+        } else if a >= self.none && a < self.none + PAGE {
+            3 << 62
+        } else {
+            addr
+        }
+    }
+
+    /// `bytes` with every 8-byte value that is an address in this side's
+    /// memory replaced by its side-independent form: user memory holding
+    /// pointers (headers, iovec lists) reaches kernel buffers as data-out
+    /// and comes back.
+    pub fn norm_bytes(&self, bytes: &mut [u8]) {
+        // User addresses have two zero top bytes and one of a few third
+        // ones: a cheap test before decoding each position.
+        let third: Vec<u8> = [self.rw, self.rw_end(), self.ro, self.none]
+            .iter()
+            .map(|&a| (a >> 40) as u8)
+            .collect();
+        let mut i = 0;
+        while i + 8 <= bytes.len() {
+            if bytes[i + 7] != 0 || bytes[i + 6] != 0 || !third.contains(&bytes[i + 5]) {
+                i += 1;
+                continue;
+            }
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&bytes[i..i + 8]);
+            let v = u64::from_ne_bytes(w);
+            let n = self.norm(v);
+            if n != v {
+                bytes[i..i + 8].copy_from_slice(&n.to_ne_bytes());
+                i += 8;
+            } else {
+                i += 1;
+            }
+        }
+    }
 }
 
 impl Drop for Arena {
@@ -215,4 +261,30 @@ pub unsafe fn read_mapping(addr: usize, len: usize) -> Vec<u8> {
 pub unsafe fn fill_mapping(addr: usize, len: usize, val: u8) {
     // SAFETY: The caller vouches for the destination.
     unsafe { std::ptr::write_bytes(addr as *mut u8, val, len) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_in_bytes_become_side_independent() {
+        let a = Arena::new().unwrap();
+        let b = Arena::new().unwrap();
+        let mut x = vec![0xa5u8; 40];
+        let mut y = x.clone();
+        x[3..11].copy_from_slice(&((a.rw + 0x1234) as u64).to_ne_bytes());
+        y[3..11].copy_from_slice(&((b.rw + 0x1234) as u64).to_ne_bytes());
+        x[20..28].copy_from_slice(&((a.ro + 8) as u64).to_ne_bytes());
+        y[20..28].copy_from_slice(&((b.ro + 8) as u64).to_ne_bytes());
+        assert_ne!(x, y);
+        a.norm_bytes(&mut x);
+        b.norm_bytes(&mut y);
+        assert_eq!(x, y);
+        // Other values stay as they are.
+        let mut z = vec![0x11u8; 16];
+        a.norm_bytes(&mut z);
+        assert_eq!(z, vec![0x11u8; 16]);
+        assert_eq!(a.norm(0xffff_8000_0000_0000), 0xffff_8000_0000_0000);
+    }
 }
