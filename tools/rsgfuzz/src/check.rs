@@ -481,10 +481,21 @@ pub fn compare(a: &Outcome, b: &Outcome) -> Option<String> {
             let i = at.unwrap_or(0);
             format!("{:02x?}", &v[i.min(v.len())..(i + 8).min(v.len())])
         };
+        let diff: Vec<usize> = a
+            .out
+            .iter()
+            .zip(&b.out)
+            .enumerate()
+            .filter(|(_, (x, y))| x != y)
+            .map(|(i, _)| i)
+            .collect();
         return Some(format!(
-            "output bytes ({} vs {}, first difference at {at:?}: {} vs {})",
+            "output bytes ({} vs {}, {} differ in {:?}..={:?}, first: {} vs {})",
             a.out.len(),
             b.out.len(),
+            diff.len(),
+            diff.first(),
+            diff.last(),
             near(&a.out),
             near(&b.out)
         ));
