@@ -13,7 +13,7 @@ KMAKE = $(MAKE) -C $(KDIR) M=$(REPO) LLVM=1
 
 .PHONY: all module kernel setup run check clean clippy rustfmt rustfmtcheck \
 	checkpatch selftests bench bench-tools kernel-debug module-debug rsgdd check-debug \
-	bench-uring
+	bench-uring rsgfuzz fuzz
 
 all: module
 
@@ -66,12 +66,27 @@ rsgdd:
 	@cp -f build/rsgdd-target/release/rsgdd build/rsgdd
 	@echo "  OUT     build/rsgdd"
 
-check: module module-debug selftests rsgdd
+# The bad-input fuzzer (tools/rsgfuzz).
+rsgfuzz:
+	cargo build --release --manifest-path tools/rsgfuzz/Cargo.toml --target-dir build/rsgfuzz-target
+	@cp -f build/rsgfuzz-target/release/rsgfuzz build/rsgfuzz
+	@echo "  OUT     build/rsgfuzz"
+
+# A long fuzzing run in the VM, rsg against sg: FUZZ_SEED (default: random,
+# printed first) and FUZZ_ITERS (default 200000).
+FUZZ_ITERS ?= 200000
+fuzz: module rsgfuzz
+	@seed=$${FUZZ_SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; \
+	echo "fuzz: seed $$seed, $(FUZZ_ITERS) iterations"; \
+	tools/vm/run.sh --timeout $${FUZZ_TIMEOUT:-36000} -- \
+		"FUZZ_SEED=$$seed FUZZ_ITERS=$(FUZZ_ITERS) selftests/rsg/fuzz.sh long"
+
+check: module module-debug selftests rsgdd rsgfuzz
 	@tools/check.sh
 
 # The VM suites on the debug kernel alone (KASAN, lockdep, kmemleak, fault
 # injection), ending with a kmemleak scan; `check` runs them too.
-check-debug: module-debug selftests rsgdd
+check-debug: module-debug selftests rsgdd rsgfuzz
 	tools/vm/run.sh --kernel build/kernel-debug --module build/rsg-debug.ko \
 		--mem 1536 --timeout 3000 --append nosoftlockup -- selftests/rsg/run_debug.sh
 

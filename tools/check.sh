@@ -33,6 +33,9 @@ result "rsgdd unit tests (cargo test)" $?
 cargo clippy --release --manifest-path selftests/rsg/uring/Cargo.toml \
 	--target-dir build/uring-target -- -D warnings > "$log/uring-clippy.log" 2>&1
 result "io_uring selftest lints (cargo clippy)" $?
+cargo test --manifest-path tools/rsgfuzz/Cargo.toml --target-dir build/rsgfuzz-target \
+	> "$log/rsgfuzz-test.log" 2>&1
+result "rsgfuzz unit tests (cargo test)" $?
 
 # VM suites: each ends with its own "N passed, N failed" line.
 vm_suite() { # name [run.sh options] -- command

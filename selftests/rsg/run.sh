@@ -69,6 +69,7 @@ if [ "$self_test" = 1 ]; then
 else
 	run_suite rsg_uring selftests/rsg/out/rsg_uring
 fi
+run_suite fuzz selftests/rsg/fuzz.sh
 # These two change the device set, so they come last.
 if [ "$self_test" = 1 ]; then
 	echo "# self-test: rmmod.sh skipped"
