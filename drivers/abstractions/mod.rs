@@ -15,6 +15,7 @@ pub(crate) mod scsi;
 pub(crate) mod sync;
 pub(crate) mod task;
 pub(crate) mod time;
+pub(crate) mod uaccess;
 pub(crate) mod uring;
 pub(crate) mod wait;
 pub(crate) mod workqueue;

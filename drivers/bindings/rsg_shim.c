@@ -21,6 +21,7 @@
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
 #include <linux/spinlock.h>
+#include <linux/uaccess.h>
 #include <linux/workqueue.h>
 #include <scsi/scsi_cmnd.h>
 #include <scsi/scsi_device.h>
@@ -199,6 +200,12 @@ int rsg_user_hz(void)
 int rsg_hz(void)
 {
 	return HZ;
+}
+
+/* One store: a value straddling into an unmapped page is not half written. */
+int rsg_put_user_int(int __user *uptr, int val)
+{
+	return put_user(val, uptr);
 }
 
 struct scsi_device *rsg_to_scsi_device(struct device *dev)

@@ -92,6 +92,7 @@ unsigned long rsg_msecs_to_jiffies(unsigned int ms);
 unsigned int rsg_jiffies_msecs(void);
 int rsg_user_hz(void);
 int rsg_hz(void);
+int rsg_put_user_int(int *uptr, int val);
 
 /* SCSI devices. */
 struct scsi_device *rsg_to_scsi_device(struct device *dev);

@@ -6,6 +6,7 @@ use super::v3;
 use crate::abstractions::file::File;
 use crate::abstractions::task;
 use crate::abstractions::time;
+use crate::abstractions::uaccess::put_user_i32;
 use crate::core::buffer::Buffer;
 use crate::core::file::{max_sectors_bytes, OpenFile};
 use crate::core::request::Stage;
@@ -24,9 +25,9 @@ fn get_int(arg: usize) -> Result<i32> {
     UserSlice::new(arg, 4).reader().read::<i32>()
 }
 
-/// Writes the `int` answer of a getter.
+/// Writes the `int` answer of a getter, in one store as sg's `put_user`.
 fn put_int(arg: usize, val: i32) -> Result<isize> {
-    UserSlice::new(arg, 4).writer().write(&val)?;
+    put_user_i32(arg, val)?;
     Ok(0)
 }
 

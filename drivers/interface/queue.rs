@@ -112,7 +112,7 @@ pub(crate) fn ioctl(
                 0 => crate::abstractions::module::queue_depth(),
                 d => d,
             } as i32;
-            UserSlice::new(arg, 4).writer().write(&depth)
+            crate::abstractions::uaccess::put_user_i32(arg, depth)
         }
         _ => return None,
     };
