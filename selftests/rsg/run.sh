@@ -24,7 +24,8 @@ setup() {
 	tap_begin
 	check "test programs built" test -x selftests/rsg/out/sg_compat \
 		-a -x selftests/rsg/out/sg_hold -a -x selftests/rsg/out/sg_async \
-		-a -x selftests/rsg/out/sg_compat32
+		-a -x selftests/rsg/out/sg_compat32 -a -x selftests/rsg/out/sg_perm \
+		-a -x selftests/rsg/out/sg_signal -a -x selftests/rsg/out/rsg_stress
 	check "load scsi_debug" load_scsi_debug
 	# sg first: it needs major 21, which rsg would take if it came first.
 	check "load sg" load_sg
@@ -64,6 +65,8 @@ run_suite sg3_utils selftests/rsg/sg3_utils.sh
 run_suite errors selftests/rsg/errors.sh
 run_suite rsgdd selftests/rsg/rsgdd.sh
 run_suite rsg_queue selftests/rsg/out/rsg_queue -F removal
+run_suite sg_perm selftests/rsg/out/sg_perm
+run_suite sg_signal selftests/rsg/out/sg_signal
 # These two change the device set, so they come last.
 if [ "$self_test" = 1 ]; then
 	echo "# self-test: rmmod.sh skipped"
@@ -78,5 +81,7 @@ else
 	run_suite rsg_queue_removal selftests/rsg/out/rsg_queue -f removal
 	run_suite queue_teardown selftests/rsg/queue_teardown.sh
 fi
+# Hosts removed and added under load; unloads and reloads rsg.
+run_suite removal_load selftests/rsg/removal_load.sh
 
 finish
