@@ -202,6 +202,11 @@ mem_ok() {
 
 # --- Setup
 check "rsg_stress built" test -x $stress
+check "scsi_debug loaded" test -d $sdebug
+if [ ! -x $stress ] || [ ! -d $sdebug ]; then
+	tap_end
+	exit
+fi
 for d in $drivers; do
 	if [ "$d" = rsg ] && [ ! -d /sys/module/rsg ]; then
 		check "load rsg" load_rsg
