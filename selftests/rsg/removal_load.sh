@@ -244,7 +244,7 @@ done
 # --- Load
 for d in $drivers; do
 	# shellcheck disable=SC2086
-	$stress -d $d -t 8 -n 16 -w 60 $keep_args > "$tmp/stress.$d" 2>&1 &
+	$stress -d $d -t 8 -n 16 -w 120 $keep_args > "$tmp/stress.$d" 2>&1 &
 	pid[$d]=$!
 done
 sleep 1
@@ -338,15 +338,23 @@ done
 for d in $drivers; do
 	kill -TERM "${pid[$d]}" 2> /dev/null
 done
+get_ms
+t_term=$MS
 for d in $drivers; do
-	if poll 90 gone "/proc/${pid[$d]}"; then
+	if poll 180 gone "/proc/${pid[$d]}"; then
 		wait "${pid[$d]}"
 		rc=$?
 		unset "pid[$d]"
+		get_ms
+		echo "# $d: load gone $((MS - t_term)) ms after SIGTERM"
 	else
 		rc=hung
 		for t in /proc/${pid[$d]}/task/*; do
-			echo "# $d: task ${t##*/}: $(tr '\n' ' ' < "$t/stack" 2> /dev/null)"
+			read -r st < "$t/stat"
+			st=${st##*) }
+			echo "# $d: task ${t##*/}: state ${st%% *}," \
+				"wchan $(cat "$t/wchan" 2> /dev/null)," \
+				"syscall $(cat "$t/syscall" 2> /dev/null)"
 		done
 	fi
 	sed -n 's/^# /# '"$d"': /p' "$tmp/stress.$d" | head -n 20
