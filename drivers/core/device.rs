@@ -241,13 +241,19 @@ impl Device {
             return Err(ENXIO);
         }
         let mut open = dev.open.lock();
+        let busy = |open: &OpenState| (excl && open.count > 0) || (!excl && open.exclusive);
         if nonblock {
-            if (excl && open.count > 0) || (!excl && open.exclusive) {
+            if busy(&open) {
                 return Err(EBUSY);
             }
         } else {
-            while (excl && open.count > 0) || (!excl && open.exclusive) {
-                if dev.open_wait.wait_interruptible(&mut open) {
+            while busy(&open) {
+                let signalled = dev.open_wait.wait_interruptible(&mut open);
+                // The condition first, as sg's wait_event: the waits are
+                // exclusive, so a waiter woken by a release that gave up
+                // for a signal would leave the next one asleep on a free
+                // device.
+                if signalled && busy(&open) && !dev.is_detaching() {
                     return Err(ERESTARTSYS);
                 }
                 if dev.is_detaching() {

@@ -24,7 +24,8 @@ setup() {
 	tap_begin
 	check "test programs built" test -x selftests/rsg/out/sg_compat \
 		-a -x selftests/rsg/out/sg_hold -a -x selftests/rsg/out/sg_async \
-		-a -x selftests/rsg/out/sg_compat32
+		-a -x selftests/rsg/out/sg_compat32 -a -x selftests/rsg/out/sg_perm \
+		-a -x selftests/rsg/out/sg_signal -a -x selftests/rsg/out/rsg_stress
 	check "load scsi_debug" load_scsi_debug
 	# sg first: it needs major 21, which rsg would take if it came first.
 	check "load sg" load_sg
@@ -70,6 +71,8 @@ else
 	run_suite rsg_uring selftests/rsg/out/rsg_uring
 fi
 run_suite fuzz selftests/rsg/fuzz.sh
+run_suite sg_perm selftests/rsg/out/sg_perm
+run_suite sg_signal selftests/rsg/out/sg_signal
 # These two change the device set, so they come last.
 if [ "$self_test" = 1 ]; then
 	echo "# self-test: rmmod.sh skipped"
@@ -85,5 +88,9 @@ else
 	run_suite rsg_uring_removal selftests/rsg/out/rsg_uring removal
 	run_suite queue_teardown selftests/rsg/queue_teardown.sh
 fi
+# Hosts removed and added under load; unloads and reloads rsg. A debug
+# kernel takes many times as long for its 100 cycles.
+suite_timeout=$((suite_timeout * 6)) run_suite removal_load \
+	selftests/rsg/removal_load.sh
 
 finish
