@@ -64,6 +64,14 @@ run_suite sg3_utils selftests/rsg/sg3_utils.sh
 run_suite errors selftests/rsg/errors.sh
 run_suite rsgdd selftests/rsg/rsgdd.sh
 run_suite rsg_queue selftests/rsg/out/rsg_queue -F removal
+# Allocation failures: a TAP skip on kernels without fault injection. It
+# reloads rsg and adds a host of its own, so it comes before the suites that
+# change the device set.
+if [ "$self_test" = 1 ]; then
+	echo "# self-test: faults skipped"
+else
+	suite_timeout=${RSG_FAULTS_TIMEOUT:-2400} run_suite faults selftests/rsg/faults.sh
+fi
 # These two change the device set, so they come last.
 if [ "$self_test" = 1 ]; then
 	echo "# self-test: rmmod.sh skipped"
