@@ -68,11 +68,11 @@ check: module selftests rsgdd
 	@tools/check.sh
 
 # The VM suites on the debug kernel (KASAN, lockdep, kmemleak, fault
-# injection), then a kmemleak scan. Not part of `check`: the debug kernel
+# injection: faults.sh runs only there), then a kmemleak scan. Not part of `check`: the debug kernel
 # adds about 15 minutes to a cold build.
 check-debug: module-debug selftests rsgdd
 	tools/vm/run.sh --kernel build/kernel-debug --module build/rsg-debug.ko \
-		--mem 1536 --timeout 3000 --append nosoftlockup -- \
+		--mem 1536 --timeout 4800 --append nosoftlockup -- \
 		'selftests/rsg/run.sh; echo scan > /sys/kernel/debug/kmemleak; sleep 6; \
 		 echo scan > /sys/kernel/debug/kmemleak; cat /sys/kernel/debug/kmemleak'
 

@@ -9,7 +9,9 @@
 # usage: faults.sh        (in the VM; RSG_DEV, SG_DEV, RSG_HCTL as run.sh sets)
 # Skips (TAP) when the kernel has no fault injection, e.g. the base kernel.
 # FAULTS_LOAD_WINDOW: how many of the last allocations of a module load to
-# fail (default 400); FAULTS_ATTACH_WINDOW: the same for a LU scan (300).
+# fail (default 100: rsg's init ends with the attach to the LU, and a load
+# takes seconds on the debug kernel); FAULTS_ATTACH_WINDOW: the same for a
+# LU scan (default 60; 0 skips it).
 cd "$(dirname "$0")/../.." || exit 1
 . selftests/rsg/tap.sh
 . tools/vm/guest.sh
@@ -17,8 +19,8 @@ cd "$(dirname "$0")/../.." || exit 1
 dbg=/sys/kernel/debug
 prog=selftests/rsg/out/rsg_fault
 hctl=${RSG_HCTL:-$(ls /sys/class/scsi_device | head -n1)}
-load_window=${FAULTS_LOAD_WINDOW:-400}
-attach_window=${FAULTS_ATTACH_WINDOW:-300}
+load_window=${FAULTS_LOAD_WINDOW:-100}
+attach_window=${FAULTS_ATTACH_WINDOW:-60}
 
 [ -d "$dbg/failslab" ] || mount -t debugfs none "$dbg" 2> /dev/null
 if [ ! -e /proc/self/fail-nth ] || [ ! -d "$dbg/failslab" ] ||
@@ -130,12 +132,17 @@ if [ -n "$allocs" ]; then
 	# Walk back from the last allocation; the count varies a little from
 	# load to load (slab pages, stack depot), so stop after the window.
 	while [ "$n" -ge "$first" ]; do
+		[ $(((allocs - n) % 25)) = 0 ] && echo "# module load: fault at N=$n"
 		out=$(nth "$n" load "$module")
 		ret=${out#ret=}
 		ret=${ret%% *}
 		left=${out##*left=}
 		n=$((n - 1))
-		[ "$left" = 0 ] || continue
+		if [ "$left" != 0 ]; then
+			# Past the end of this load: it ran without a fault.
+			[ -d /sys/module/rsg ] && rmmod rsg
+			continue
+		fi
 		load_faults=$((load_faults + 1))
 		if [ "$ret" != 0 ]; then
 			if [ "$ret" != 12 ]; then
@@ -171,62 +178,70 @@ check "rsg node for $hctl after the load faults" wait_for 5 rsg_node_ok "$hctl"
 # --- device attach: a second scsi_debug host whose LU is scanned in by a
 # sysfs write, failing allocations from the end of the scan backwards
 # (rsg's attach is among the last: the class interfaces, then bsg).
-add_host=/sys/bus/pseudo/drivers/scsi_debug/add_host
-hosts_before=$(ls /sys/class/scsi_host)
-echo 1 > "$add_host"
-udev_settle
-host=
-for h in $(ls /sys/class/scsi_host); do
-	case " $(echo $hosts_before) " in *" $h "*) ;; *) host=$h ;; esac
-done
-check "second scsi_debug host ($host)" test -n "$host"
-hno=${host#host}
-lu2=$hno:0:0:0
-check "rsg node for $lu2" wait_for 5 rsg_node_ok "$lu2"
-lu_delete() {
-	echo 1 > "/sys/class/scsi_device/$lu2/device/delete" 2> /dev/null
-	wait_for 5 gone "/sys/class/scsi_device/$lu2"
-}
-lu_scan() {
-	nth "$1" write "/sys/class/scsi_host/$host/scan" "0 0 0"
-}
-attach_faults=0
-attach_noattach=0
-attach_bad=
-check "delete $lu2" lu_delete
-out=$(lu_scan 1000000)
-allocs=$((1000000 - ${out##*left=}))
-check "scan of $lu2 counted ($allocs allocations)" rsg_node_ok "$lu2"
-check "delete $lu2 again" lu_delete
-first=$((allocs - attach_window))
-[ "$first" -ge 1 ] || first=1
-n=$allocs
-while [ "$n" -ge "$first" ]; do
-	out=$(lu_scan "$n")
-	left=${out##*left=}
-	n=$((n - 1))
-	[ "$left" = 0 ] || { lu_delete; continue; }
-	attach_faults=$((attach_faults + 1))
-	if [ -d "/sys/class/scsi_device/$lu2" ]; then
-		if rsg_node_ok "$lu2"; then
-			:
-		elif [ -z "$(node_of "$lu2" rsg)" ]; then
-			[ -n "$(node_of "$lu2" sg)" ] &&
-				attach_noattach=$((attach_noattach + 1))
-		else
-			attach_bad="$attach_bad scan@$((n + 1)):node-unusable"
+attach_loop() {
+	add_host=/sys/bus/pseudo/drivers/scsi_debug/add_host
+	hosts_before=$(ls /sys/class/scsi_host)
+	echo 1 > "$add_host"
+	udev_settle
+	host=
+	for h in $(ls /sys/class/scsi_host); do
+		case " $(echo $hosts_before) " in *" $h "*) ;; *) host=$h ;; esac
+	done
+	check "second scsi_debug host ($host)" test -n "$host"
+	hno=${host#host}
+	lu2=$hno:0:0:0
+	check "rsg node for $lu2" wait_for 5 rsg_node_ok "$lu2"
+	lu_delete() {
+		echo 1 > "/sys/class/scsi_device/$lu2/device/delete" 2> /dev/null
+		wait_for 5 gone "/sys/class/scsi_device/$lu2"
+	}
+	lu_scan() {
+		nth "$1" write "/sys/class/scsi_host/$host/scan" "0 0 0"
+	}
+	attach_faults=0
+	attach_noattach=0
+	attach_bad=
+	check "delete $lu2" lu_delete
+	out=$(lu_scan 1000000)
+	allocs=$((1000000 - ${out##*left=}))
+	check "scan of $lu2 counted ($allocs allocations)" rsg_node_ok "$lu2"
+	check "delete $lu2 again" lu_delete
+	first=$((allocs - attach_window))
+	[ "$first" -ge 1 ] || first=1
+	n=$allocs
+	while [ "$n" -ge "$first" ]; do
+		out=$(lu_scan "$n")
+		left=${out##*left=}
+		n=$((n - 1))
+		[ "$left" = 0 ] || { lu_delete; continue; }
+		attach_faults=$((attach_faults + 1))
+		if [ -d "/sys/class/scsi_device/$lu2" ]; then
+			if rsg_node_ok "$lu2"; then
+				:
+			elif [ -z "$(node_of "$lu2" rsg)" ]; then
+				[ -n "$(node_of "$lu2" sg)" ] &&
+					attach_noattach=$((attach_noattach + 1))
+			else
+				attach_bad="$attach_bad scan@$((n + 1)):node-unusable"
+			fi
 		fi
-	fi
-	lu_delete || { attach_bad="$attach_bad scan@$((n + 1)):delete"; break; }
-done
-echo "# faults: device_attach rsg injected=$attach_faults no_attach=$attach_noattach"
-total=$((total + attach_faults))
-check_eq "attach faults end cleanly" "" "$attach_bad"
-check "attach faults reached rsg's attach" test "$attach_noattach" -gt 0
-echo "0 0 0" > "/sys/class/scsi_host/$host/scan"
-check "rsg node for $lu2 after the attach faults" wait_for 5 rsg_node_ok "$lu2"
-check "remove the second host" sh -c "echo -1 > $add_host"
-check "rsg node for $hctl still works" rsg_node_ok "$hctl"
+		lu_delete || { attach_bad="$attach_bad scan@$((n + 1)):delete"; break; }
+	done
+	echo "# faults: device_attach rsg injected=$attach_faults no_attach=$attach_noattach"
+	total=$((total + attach_faults))
+	check_eq "attach faults end cleanly" "" "$attach_bad"
+	check "attach faults reached rsg's attach" test "$attach_noattach" -gt 0
+	echo "0 0 0" > "/sys/class/scsi_host/$host/scan"
+	check "rsg node for $lu2 after the attach faults" wait_for 5 rsg_node_ok "$lu2"
+	check "remove the second host" sh -c "echo -1 > $add_host"
+	check "rsg node for $hctl still works" rsg_node_ok "$hctl"
+}
+
+if [ "$attach_window" -gt 0 ]; then
+	attach_loop
+else
+	echo "# device attach faults skipped (FAULTS_ATTACH_WINDOW=0)"
+fi
 
 echo "# faults injected in all: $total"
 check "faults were injected" test "$total" -gt 0

@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,6 +101,24 @@ static const char *err_name(int e)
 	snprintf(b, sizeof(b), "errno%d", e);
 	return b;
 }
+
+/* A faulted call that blocks this long is reported as hung. */
+#define HANG_S		60
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* SIGALRM interrupts a blocked call (no SA_RESTART), which then fails. */
+static void arm_watchdog(void)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };
+
+	sigaction(SIGALRM, &sa, NULL);
+}
+
+static int trace;	/* RSG_FAULT_TRACE=1: one line per fault */
 
 /* The data at LBA, as the fixture wrote it. */
 static uint8_t *ref;
@@ -354,6 +373,29 @@ static int setup_map(struct ctx *c)
 	c->maplen = 32768;
 	c->map = mmap(NULL, c->maplen, PROT_READ | PROT_WRITE, MAP_SHARED,
 		      c->fd, 0);
+	if (c->map == MAP_FAILED) {
+		c->map = NULL;
+		return -errno;
+	}
+	return 0;
+}
+
+/*
+ * The same mapped alone in a 512 GiB slot of the address space, so that the
+ * first fault in it allocates page tables at every level: rsg's fault handler
+ * allocates nothing itself, but must live with the faults around it.
+ */
+#define FAR_MAP		((void *)0x6f0000000000UL)
+
+static int setup_map_far(struct ctx *c)
+{
+	int r = open_rw(c);
+
+	if (r)
+		return r;
+	c->maplen = 32768;
+	c->map = mmap(FAR_MAP, c->maplen, PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_FIXED_NOREPLACE, c->fd, 0);
 	if (c->map == MAP_FAILED) {
 		c->map = NULL;
 		return -errno;
@@ -676,7 +718,7 @@ static const struct scen scens[] = {
 	{ "write_v2", BOTH, 1, open_rw, op_write_v2, chk_write_v2_reserve,
 	  close_fd },
 	{ "mmap", BOTH, 1, open_rw, op_mmap, NULL, close_fd },
-	{ "mmap_fault", BOTH, 1, setup_map, op_map_fault, chk_map_fault,
+	{ "mmap_fault", BOTH, 1, setup_map_far, op_map_fault, chk_map_fault,
 	  close_fd },
 	{ "reserved_size", BOTH, 1, setup_resize, op_resize, chk_resize,
 	  close_fd },
@@ -815,10 +857,20 @@ static void run(struct __test_metadata *_metadata, const struct scen *s,
 			}
 		}
 		memset(c->buf, 0, REGION);
+		alarm(HANG_S);
 		nth_set(n);
 		r = s->op(c);
 		left = nth_left();
 		nth_set(0);
+		alarm(0);
+		if (trace)
+			fprintf(stderr, "# %s %s N=%u: %s%s\n", s->name,
+				drv_name[d], n, err_name(-r),
+				left ? " (no fault)" : "");
+		ASSERT_NE(-EINTR, r) {
+			TH_LOG("%s %s: hung for %d s after the fault at N=%u",
+			       s->name, drv_name[d], HANG_S, n);
+		}
 		if (s->check)
 			bad = s->check(c, r);
 		if (s->cleanup)
@@ -879,6 +931,8 @@ FIXTURE_SETUP(fault)
 	if (!nth_available())
 		SKIP(return, "no %s: the kernel has no fault injection",
 		     nth_path);
+	trace = getenv("RSG_FAULT_TRACE") && *getenv("RSG_FAULT_TRACE") == '1';
+	arm_watchdog();
 	/* No page faults of the test's own memory inside a faulted call. */
 	ASSERT_EQ(0, mlockall(MCL_CURRENT | MCL_FUTURE));
 	ref = mmap(NULL, REGION, PROT_READ | PROT_WRITE,
@@ -1007,6 +1061,8 @@ static int nth_cmd(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	/* Results as they come, also into a file. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc > 1 && !strcmp(argv[1], "nth"))
 		return nth_cmd(argc, argv);
 	return test_harness_run(argc, argv);
