@@ -85,10 +85,11 @@ check: module module-debug selftests rsgdd rsgfuzz
 	@tools/check.sh
 
 # The VM suites on the debug kernel alone (KASAN, lockdep, kmemleak, fault
-# injection), ending with a kmemleak scan; `check` runs them too.
+# injection: faults.sh runs only there), ending with a kmemleak scan;
+# `check` runs them too.
 check-debug: module-debug selftests rsgdd rsgfuzz
 	tools/vm/run.sh --kernel build/kernel-debug --module build/rsg-debug.ko \
-		--mem 1536 --timeout 3000 --append nosoftlockup -- selftests/rsg/run_debug.sh
+		--mem 1536 --timeout 4800 --append nosoftlockup -- selftests/rsg/run_debug.sh
 
 bench-tools:
 	@mkdir -p build

@@ -49,13 +49,20 @@ impl Globals {
             .map_or(0, |i| i + 1)
     }
 
-    fn insert(&mut self, dev: Arc<Device>) -> Result {
-        let index = dev.index as usize;
-        while self.devices.len() <= index {
+    /// Makes room in the table for minor `index`, so that inserting there
+    /// cannot fail.
+    fn make_room(&mut self, index: u32) -> Result {
+        while self.devices.len() <= index as usize {
             self.devices.push(None, GFP_KERNEL)?;
         }
-        self.devices[index] = Some(dev);
         Ok(())
+    }
+
+    /// Lists `dev` at its minor, in room made by [`Globals::make_room`].
+    fn insert(&mut self, dev: Arc<Device>) {
+        if let Some(slot) = self.devices.get_mut(dev.index as usize) {
+            *slot = Some(dev);
+        }
     }
 
     fn free_index(&self) -> Result<u32> {
@@ -152,6 +159,9 @@ impl Device {
     pub(crate) fn attach(sdev: ScsiDevice) -> Result {
         let mut globals = GLOBALS.lock();
         let index = globals.free_index()?;
+        // Once the node exists nothing may fail: the class device holds the
+        // device, which holds the node, and only detach breaks that cycle.
+        globals.make_room(index)?;
         let devt = mkdev(globals.major, index);
         let dev = Arc::pin_init(
             try_pin_init!(Device {
@@ -176,7 +186,7 @@ impl Device {
             _class_dev: class_dev,
             _cdev: cdev,
         });
-        globals.insert(dev.clone())?;
+        globals.insert(dev.clone());
         pr_notice!(
             "Attached scsi generic rsg{} type {}\n",
             index,

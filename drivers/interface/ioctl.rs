@@ -17,7 +17,7 @@ use crate::uapi::{
 use kernel::fmt;
 use kernel::prelude::*;
 use kernel::str::CString;
-use kernel::sync::{Arc, ArcBorrow};
+use kernel::sync::{Arc, ArcBorrow, UniqueArc};
 use kernel::uaccess::UserSlice;
 
 /// Reads the `int` argument of a setter.
@@ -146,10 +146,14 @@ pub(crate) fn ioctl(
                 if st.mmap_called || st.reserve_in_use {
                     return Err(EBUSY);
                 }
+                // Allocate first: past this point the resize cannot fail and
+                // at worst gives a smaller reserve, as in sg.
+                let interim = Arc::new(Buffer::empty(), GFP_KERNEL)?;
+                let mut fresh = UniqueArc::new(Buffer::empty(), GFP_KERNEL)?;
                 // Free the old reserve before building the new one.
-                st.reserve = Arc::new(Buffer::empty(), GFP_KERNEL)?;
-                let reserve = Buffer::build_reserve(size, ofile.sg_tablesize as usize);
-                st.reserve = Arc::new(reserve, GFP_KERNEL)?;
+                st.reserve = interim;
+                *fresh = Buffer::build_reserve(size, ofile.sg_tablesize as usize);
+                st.reserve = fresh.into();
             }
             return Ok(0);
         }

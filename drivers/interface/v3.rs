@@ -14,7 +14,7 @@ use crate::abstractions::uring::FixedBuffer;
 use crate::abstractions::{module, task, time};
 use crate::core::buffer::Buffer;
 use crate::core::file::{OpenFile, Slot};
-use crate::core::request::{Request, RequestIo, Response, Stage};
+use crate::core::request::{DataBuffer, Request, RequestIo, Response, Stage};
 use crate::uapi::*;
 use kernel::prelude::*;
 use kernel::sync::{Arc, ArcBorrow};
@@ -212,7 +212,14 @@ pub(crate) fn build(
     }
     let opcode = cdb.first().copied().unwrap_or(0);
     let kind = slot.kind();
-    let req = Request::new(ofile.into(), hdr, opcode, start_ms, kind, sg_io_owned, io)?;
+    let uses_reserve = matches!(io.buffer, DataBuffer::Reserve);
+    let req = Request::new(ofile.into(), hdr, opcode, start_ms, kind, sg_io_owned, io)
+        .inspect_err(|_| {
+            // The mapping went with the failed request; the reserve is free.
+            if uses_reserve {
+                ofile.state.lock().reserve_in_use = false;
+            }
+        })?;
     if dev.is_detaching() {
         let _ = req.retire();
         return Err(ENODEV);

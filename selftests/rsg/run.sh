@@ -73,6 +73,14 @@ fi
 run_suite fuzz selftests/rsg/fuzz.sh
 run_suite sg_perm selftests/rsg/out/sg_perm
 run_suite sg_signal selftests/rsg/out/sg_signal
+# Allocation failures: a TAP skip on kernels without fault injection. It
+# reloads rsg and adds a host of its own, so it comes before the suites that
+# change the device set.
+if [ "$self_test" = 1 ]; then
+	echo "# self-test: faults skipped"
+else
+	suite_timeout=${RSG_FAULTS_TIMEOUT:-2400} run_suite faults selftests/rsg/faults.sh
+fi
 # These two change the device set, so they come last.
 if [ "$self_test" = 1 ]; then
 	echo "# self-test: rmmod.sh skipped"
