@@ -146,10 +146,10 @@ run_qbench() {
 
 # rsgdd: 4 KiB random READs into a sink at DEPTH, any further arguments
 # added to its device settings (an engine, say); sg's side is qbench's sg
-# mode at depth 16.
+# mode at the same depth, at most 16.
 run_rsgdd() {
 	local dev=$2 line set n
-	[ "$1" = rsg ] || { run_qbench "$1" "$2" sg 16; return; }
+	[ "$1" = rsg ] || { run_qbench "$1" "$2" sg "$3"; return; }
 	set=dev=$dev,bs=4k,depth=$3
 	shift 3
 	[ $# -gt 0 ] && set=$set,$(IFS=,; echo "$*")
