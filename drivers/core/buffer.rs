@@ -26,22 +26,12 @@ impl Buffer {
         }
     }
 
-    /// Builds a request's buffer of at least `size` bytes from at most
-    /// `max_runs` runs of up to `scatter_elem_sz` bytes, falling back to
-    /// smaller runs when memory is fragmented. `ENOMEM` when it cannot be
-    /// had within `max_runs`.
-    ///
-    /// Runs are no larger than the data needs: sg allocates whole
-    /// `scatter_elem_sz` runs (32 KiB for a 512-byte command).
+    /// Builds a buffer of at least `size` bytes from at most `max_runs` runs
+    /// of `scatter_elem_sz` bytes, falling back to smaller runs when memory
+    /// is fragmented. `ENOMEM` when it cannot be had within `max_runs`.
     pub(crate) fn build(size: usize, max_runs: usize) -> Result<Self> {
         let len = size.max(1).next_multiple_of(SECTOR_SIZE);
-        let elem = module::scatter_elem_sz() as usize;
-        Self::build_runs(len, Order::for_bytes(elem.min(len)), max_runs)
-    }
-
-    /// Builds `len` bytes from runs of `order`, or smaller ones.
-    fn build_runs(len: usize, order: Order, max_runs: usize) -> Result<Self> {
-        let mut order = order;
+        let mut order = Order::for_bytes(module::scatter_elem_sz() as usize);
         let mut runs = PageRuns::new();
         loop {
             let count = len.div_ceil(order.bytes());
@@ -57,15 +47,11 @@ impl Buffer {
 
     /// Builds a reserve buffer: `size` if possible, else halves down to a
     /// page; empty when not even that succeeds (sg's `sg_build_reserve`).
-    /// Its runs are `scatter_elem_sz` bytes, as sg's, since `mmap()` and
-    /// `/proc` show them.
     pub(crate) fn build_reserve(size: usize, max_runs: usize) -> Self {
         let mut size = size;
-        let order = Order::for_bytes(module::scatter_elem_sz() as usize);
         loop {
             size = size.max(PAGE_SIZE);
-            let len = size.next_multiple_of(SECTOR_SIZE);
-            if let Ok(buf) = Self::build_runs(len, order, max_runs) {
+            if let Ok(buf) = Self::build(size, max_runs) {
                 return buf;
             }
             size >>= 1;
