@@ -145,17 +145,22 @@ run_qbench() {
 }
 
 # rsgdd: 4 KiB random READs into a sink at DEPTH, any further arguments
-# added to its device settings (an engine, say); sg's side is qbench's sg
-# mode at the same depth, at most 16.
+# added to its device settings (an engine, say). sg's side is rsgdd's sg
+# engine (write()/read()) at the same depth, at most 16, so that both sides
+# pay for the same tool. 4 MiB a command slot, up to 64 MiB: about a second
+# at every depth under the nd profile.
 run_rsgdd() {
-	local dev=$2 line set n
-	[ "$1" = rsg ] || { run_qbench "$1" "$2" sg "$3"; return; }
-	set=dev=$dev,bs=4k,depth=$3
-	shift 3
-	[ $# -gt 0 ] && set=$set,$(IFS=,; echo "$*")
-	n=$(calibrate "rsgdd-$set" 1048576 4096 1073741824 \
-		build/rsgdd -q -i "$set" -o sink -r 1 -m @N@) || return 1
-	line=$(run rsg "$dev" build/rsgdd -i "$set" -o sink -r 1 -m "$n") || return 1
+	local drv=$1 dev=$2 d=$3 line set n
+	if [ "$drv" = rsg ]; then
+		set=dev=$dev,bs=4k,depth=$d
+		shift 3
+		[ $# -gt 0 ] && set=$set,$(IFS=,; echo "$*")
+	else
+		[ "$d" -gt 16 ] && d=16
+		set=dev=$dev,bs=4k,depth=$d,engine=sg
+	fi
+	n=$((4194304 * (d < 16 ? d : 16)))
+	line=$(run "$drv" "$dev" build/rsgdd -i "$set" -o sink -r 1 -m "$n") || return 1
 	echo "$line" | sed -n 's/.* I\/Os, \([0-9.]*\) IOPS.*/iops \1/p'
 	echo "$line" | sed -n 's/.*, \([0-9.]*\) MB\/s$/mbps \1/p'
 }
