@@ -13,7 +13,7 @@ use crate::abstractions::time;
 use crate::abstractions::wait::{new_wait_queue, Fasync, WaitQueue};
 use crate::uapi::{SG_DEFAULT_TIMEOUT_USER, SG_MAX_QUEUE};
 use kernel::prelude::*;
-use kernel::sync::{new_mutex, Arc, Mutex};
+use kernel::sync::{new_mutex, Arc, ArcBorrow, Mutex};
 
 /// What completions share with process context, under an irq-safe lock.
 pub(crate) struct FileInner {
@@ -122,6 +122,27 @@ pub(crate) struct FileState {
     pub(crate) next_cmd_len: u8,
 }
 
+/// The file's reserve buffer, claimed by one request until this is dropped
+/// (sg's `res_in_use`), in process context.
+pub(crate) struct ReserveClaim {
+    file: Arc<OpenFile>,
+    buf: Arc<Buffer>,
+}
+
+impl ReserveClaim {
+    /// The claimed buffer; it is the file's reserve while the claim lasts,
+    /// since a claimed reserve cannot be resized.
+    pub(crate) fn buffer(&self) -> &Buffer {
+        &self.buf
+    }
+}
+
+impl Drop for ReserveClaim {
+    fn drop(&mut self) {
+        self.file.state.lock().reserve_in_use = false;
+    }
+}
+
 /// An open file of an rsg device.
 #[pin_data]
 pub(crate) struct OpenFile {
@@ -212,6 +233,33 @@ impl OpenFile {
             }),
             GFP_KERNEL,
         )
+    }
+
+    /// Claims the reserve buffer for `len` bytes if it is free and large
+    /// enough; otherwise `None`, or for `mmap_io` (which has no other buffer)
+    /// `ENOMEM` when it is too small and `EBUSY` when in use.
+    pub(crate) fn claim_reserve(
+        self: ArcBorrow<'_, Self>,
+        len: usize,
+        mmap_io: bool,
+    ) -> Result<Option<ReserveClaim>> {
+        let mut st = self.state.lock();
+        if len <= st.reserve.len() && !st.reserve_in_use {
+            st.reserve_in_use = true;
+            let buf = st.reserve.clone();
+            drop(st);
+            return Ok(Some(ReserveClaim {
+                file: self.into(),
+                buf,
+            }));
+        }
+        if !mmap_io {
+            Ok(None)
+        } else if len > st.reserve.len() {
+            Err(ENOMEM)
+        } else {
+            Err(EBUSY)
+        }
     }
 
     /// Holds a request slot: `EDOM` when all are taken, or one is and

@@ -4,7 +4,7 @@
 //! (sg's `Sg_request`).
 
 use super::buffer::Buffer;
-use super::file::{FileInner, OpenFile};
+use super::file::{FileInner, OpenFile, ReserveClaim};
 use super::stats::Transfer;
 use crate::abstractions::block::{
     AbortHandle, Completed, Completion, UserMapping, SENSE_BUFFERSIZE,
@@ -86,8 +86,8 @@ pub(crate) enum DataBuffer {
     None,
     /// Its own pages.
     Own(Buffer),
-    /// The file's reserve buffer.
-    Reserve,
+    /// The file's reserve buffer, claimed until the request is done with it.
+    Reserve(ReserveClaim),
 }
 
 /// Pages of user memory pinned for direct I/O, across all files.
@@ -143,13 +143,13 @@ impl RequestIo {
         }
     }
 
-    /// Data moves through `len` bytes of the reserve buffer.
-    pub(crate) fn reserve(mapping: UserMapping, reserve: &Buffer, len: usize) -> Self {
+    /// Data moves through `len` bytes of the claimed reserve buffer.
+    pub(crate) fn reserve(mapping: UserMapping, claim: ReserveClaim, len: usize) -> Self {
         Self {
             mapping: Some(mapping),
-            buffer: DataBuffer::Reserve,
+            runs: len.div_ceil(claim.buffer().run_bytes()),
+            buffer: DataBuffer::Reserve(claim),
             len,
-            runs: len.div_ceil(reserve.run_bytes()),
             pinned: None,
         }
     }
@@ -327,7 +327,7 @@ impl Request {
         matches!(
             self.state.access(inner).io,
             Some(RequestIo {
-                buffer: DataBuffer::Reserve,
+                buffer: DataBuffer::Reserve(_),
                 ..
             })
         )
@@ -388,13 +388,10 @@ impl Request {
     pub(crate) fn finish(self: &Arc<Self>, io: Option<RequestIo>) -> Result {
         let mut ret = Ok(());
         if let Some(io) = io {
+            // Unmapped (data-in copied out) before the buffer goes: a
+            // reserve claim ends with it.
             if let Some(mapping) = io.mapping {
                 ret = mapping.unmap();
-            }
-            match io.buffer {
-                DataBuffer::Reserve => self.file.state.lock().reserve_in_use = false,
-                DataBuffer::Own(buf) => drop(buf),
-                DataBuffer::None => {}
             }
         }
         let (removed, drained) = self.file.remove(self);

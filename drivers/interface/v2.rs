@@ -170,9 +170,8 @@ pub(crate) fn read(req: &Arc<Request>, buf: usize, count: usize) -> Result<usize
                 Some(DataBuffer::Own(b)) if data_len > 0 => {
                     b.runs().copy_to_user(&mut writer, data_len)
                 }
-                Some(DataBuffer::Reserve) if data_len > 0 => {
-                    let reserve = req.file.state.lock().reserve.clone();
-                    reserve.runs().copy_to_user(&mut writer, data_len)
+                Some(DataBuffer::Reserve(claim)) if data_len > 0 => {
+                    claim.buffer().runs().copy_to_user(&mut writer, data_len)
                 }
                 _ => Ok(()),
             }

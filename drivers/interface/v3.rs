@@ -14,7 +14,7 @@ use crate::abstractions::uring::FixedBuffer;
 use crate::abstractions::{module, task, time};
 use crate::core::buffer::Buffer;
 use crate::core::file::{OpenFile, Slot};
-use crate::core::request::{DataBuffer, Request, RequestIo, Response, Stage};
+use crate::core::request::{Request, RequestIo, Response, Stage};
 use crate::uapi::*;
 use kernel::prelude::*;
 use kernel::sync::{Arc, ArcBorrow};
@@ -205,21 +205,14 @@ pub(crate) fn build(
         }) if hdr.dxfer_direction != SG_DXFER_NONE && hdr.dxfer_len > 0 => {
             RequestIo::fixed(rq.map_fixed(buf)?)
         }
-        _ => map_data(&ofile, &mut rq, &hdr, dir)?,
+        _ => map_data(ofile, &mut rq, &hdr, dir)?,
     };
     if io.is_direct() {
         hdr.info |= SG_INFO_DIRECT_IO;
     }
     let opcode = cdb.first().copied().unwrap_or(0);
     let kind = slot.kind();
-    let uses_reserve = matches!(io.buffer, DataBuffer::Reserve);
-    let req = Request::new(ofile.into(), hdr, opcode, start_ms, kind, sg_io_owned, io)
-        .inspect_err(|_| {
-            // The mapping went with the failed request; the reserve is free.
-            if uses_reserve {
-                ofile.state.lock().reserve_in_use = false;
-            }
-        })?;
+    let req = Request::new(ofile.into(), hdr, opcode, start_ms, kind, sg_io_owned, io)?;
     if dev.is_detaching() {
         let _ = req.retire();
         return Err(ENODEV);
@@ -262,7 +255,7 @@ fn can_direct_io(ofile: &OpenFile, hdr: &sg_io_hdr) -> bool {
 /// Maps the request's data: the caller's own pages (direct I/O), the
 /// reserve buffer, or pages of its own (indirect I/O).
 fn map_data(
-    ofile: &OpenFile,
+    ofile: ArcBorrow<'_, OpenFile>,
     rq: &mut ScsiRequest,
     hdr: &sg_io_hdr,
     dir: Direction,
@@ -271,47 +264,27 @@ fn map_data(
     if hdr.dxfer_len as i32 <= 0 || hdr.dxfer_direction == SG_DXFER_NONE {
         return Ok(RequestIo::none());
     }
-    if can_direct_io(ofile, hdr) {
+    if can_direct_io(&ofile, hdr) {
         let mapping = rq.map_user(None, hdr.dxferp, hdr.dxfer_len, 0, dir)?;
         return Ok(RequestIo::direct(mapping, hdr.dxferp, len));
     }
     let copy_in_for_read = hdr.dxfer_direction == SG_DXFER_TO_FROM_DEV;
-    let reserve = {
-        let mut st = ofile.state.lock();
-        if len <= st.reserve.len() && !st.reserve_in_use {
-            st.reserve_in_use = true;
-            Some(st.reserve.clone())
-        } else if hdr.flags & SG_FLAG_MMAP_IO != 0 {
-            return Err(if len > st.reserve.len() {
-                ENOMEM
-            } else {
-                EBUSY
-            });
-        } else {
-            None
-        }
-    };
-    if let Some(reserve) = reserve {
-        // The reserve is ours until the request retires; mapping may fault on
-        // user memory, so it runs without the state lock.
+    let claim = ofile.claim_reserve(len, hdr.flags & SG_FLAG_MMAP_IO != 0)?;
+    if let Some(claim) = claim {
+        // Mapping may fault on user memory, so it runs without the state
+        // lock; a failure drops the claim.
         let bounce = Bounce {
-            pages: reserve.runs(),
+            pages: claim.buffer().runs(),
             copy_in_for_read,
         };
-        let mapped = rq.map_user(
+        let mapping = rq.map_user(
             Some(bounce),
             hdr.dxferp,
             hdr.dxfer_len,
             hdr.iovec_count,
             dir,
-        );
-        return match mapped {
-            Ok(mapping) => Ok(RequestIo::reserve(mapping, &reserve, len)),
-            Err(e) => {
-                ofile.state.lock().reserve_in_use = false;
-                Err(e)
-            }
-        };
+        )?;
+        return Ok(RequestIo::reserve(mapping, claim, len));
     }
     let buf = Buffer::build(len, ofile.sg_tablesize as usize)?;
     let bounce = Bounce {
