@@ -54,12 +54,15 @@ impl FileInner {
         self.occupied() + self.pending
     }
 
+    /// Whether no request of any interface is listed, being built or
+    /// running.
+    fn is_idle(&self) -> bool {
+        self.outstanding() == 0 && self.queues.outstanding() == 0 && self.uring.outstanding() == 0
+    }
+
     /// Whether the file was closed and nothing of it is left running.
     pub(crate) fn is_drained(&self) -> bool {
-        self.closed
-            && self.outstanding() == 0
-            && self.queues.outstanding() == 0
-            && self.uring.outstanding() == 0
+        self.closed && self.is_idle()
     }
 
     /// Completed responses `read()` may return, oldest first.
@@ -293,12 +296,26 @@ impl OpenFile {
     }
 
     fn reserve_in(&self, kind: Kind) -> Result<Slot<'_>> {
-        if self.inner.lock().queues_of(kind).depth() == 0 {
+        // One lock once the queues exist; their storage is made unlocked,
+        // on first use.
+        let first_use = {
+            let mut inner = self.inner.lock();
+            let queues = inner.queues_of(kind);
+            if queues.depth() > 0 {
+                queues.reserve()?;
+            }
+            queues.depth() == 0
+        };
+        if first_use {
             let storage = Queues::storage(crate::abstractions::module::queue_depth())?;
-            let unused = self.inner.lock().queues_of(kind).install(storage);
+            let (unused, reserved) = {
+                let mut inner = self.inner.lock();
+                let queues = inner.queues_of(kind);
+                (queues.install(storage), queues.reserve())
+            };
             drop(unused);
+            reserved?;
         }
-        self.inner.lock().queues_of(kind).reserve()?;
         Ok(Slot {
             file: self,
             kind,
@@ -328,10 +345,7 @@ impl OpenFile {
 
     /// Whether no request is listed, being built or running.
     pub(crate) fn is_idle(&self) -> bool {
-        let inner = self.inner.lock();
-        inner.outstanding() == 0
-            && inner.queues.outstanding() == 0
-            && inner.uring.outstanding() == 0
+        self.inner.lock().is_idle()
     }
 
     /// Aborts every request of the queue interface and of io_uring still
