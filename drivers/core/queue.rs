@@ -140,9 +140,13 @@ impl Queues {
         req
     }
 
-    /// The running request tagged `tag`.
-    pub(crate) fn find_active(&self, tag: usize) -> Option<&Arc<Request>> {
-        self.active.iter().flatten().find(|r| r.hdr.usr_ptr == tag)
+    /// Aborts the running request tagged `tag`; `ENOENT` when none is
+    /// running.
+    pub(crate) fn abort_tagged(&self, tag: usize) -> Result {
+        match self.active.iter().flatten().find(|r| r.hdr.usr_ptr == tag) {
+            Some(req) if req.abort() => Ok(()),
+            _ => Err(ENOENT),
+        }
     }
 
     /// Every running request.

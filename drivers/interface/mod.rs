@@ -3,6 +3,7 @@
 //! What user space sees: the file operations, sg's ioctls and the v3
 //! `SG_IO` protocol.
 
+mod errno;
 pub(crate) mod fops;
 pub(crate) mod ioctl;
 pub(crate) mod proc;

@@ -185,9 +185,5 @@ fn cancel(ofile: &OpenFile, arg: usize) -> Result {
     if c.flags != 0 || c.reserved != 0 {
         return Err(EINVAL);
     }
-    let inner = ofile.inner.lock();
-    match inner.queues.find_active(c.tag as usize) {
-        Some(req) if req.abort() => Ok(()),
-        _ => Err(ENOENT),
-    }
+    ofile.inner.lock().queues.abort_tagged(c.tag as usize)
 }

@@ -5,7 +5,8 @@
 //! each a v3 request built and checked as `SG_IO` builds it, completed in
 //! the submitting task with the result in the CQE.
 
-use super::v3::{build, filter, response_hdr, Built, UringSource};
+use super::errno::{ecanceled, eopnotsupp};
+use super::v3::{build, device_ready, response_hdr, Built, Cdb, UringSource};
 use crate::abstractions::block::{Completed, Completion, Direction};
 use crate::abstractions::file::File;
 use crate::abstractions::time;
@@ -36,18 +37,6 @@ pub(crate) type Data = Arc<Request>;
 
 /// A command's right to complete, typed for rsg.
 type Cmd = UringCmd<Data>;
-
-fn eopnotsupp() -> Error {
-    Error::from_errno(-(kernel::bindings::EOPNOTSUPP as i32))
-}
-
-fn ecanceled() -> Error {
-    Error::from_errno(-(kernel::bindings::ECANCELED as i32))
-}
-
-fn emsgsize() -> Error {
-    Error::from_errno(-(kernel::bindings::EMSGSIZE as i32))
-}
 
 /// A command issued on `ofile`: started and handed on, or failed.
 pub(crate) fn issue(
@@ -111,22 +100,8 @@ fn start(
         return Err(EINVAL);
     }
     let start_ms = time::now_ms();
-    let dev = &ofile.dev;
-    if dev.is_detaching() {
-        return Err(ENODEV);
-    }
-    if !dev.sdev.block_when_processing_errors() {
-        return Err(ENXIO);
-    }
-    let cmd_len = usize::from(c.cdb_len);
-    if c.cdb == 0 || !(6..=SG_MAX_CDB_SIZE).contains(&cmd_len) {
-        return Err(emsgsize());
-    }
-    let mut cdb = [0u8; SG_MAX_CDB_SIZE];
-    UserSlice::new(c.cdb as usize, cmd_len)
-        .reader()
-        .read_slice(&mut cdb[..cmd_len])?;
-    filter(&ofile, file, &mut cdb[..cmd_len], !file.is_rdwr())?;
+    device_ready(&ofile)?;
+    let cdb = Cdb::read(&ofile, file, c.cdb as usize, c.cdb_len, !file.is_rdwr())?;
     let hdr = sg_io_hdr {
         interface_id: i32::from(b'S'),
         dxfer_direction,
@@ -160,7 +135,7 @@ fn start(
         ofile,
         slot,
         hdr,
-        &cdb[..cmd_len],
+        cdb.bytes(),
         timeout,
         start_ms,
         false,
@@ -184,11 +159,7 @@ fn cancel(ofile: &OpenFile, cmd: &Cmd, flags: IssueFlags) -> Result {
     if c.flags != 0 || c.reserved != 0 {
         return Err(EINVAL);
     }
-    let inner = ofile.inner.lock();
-    match inner.uring.find_active(c.tag as usize) {
-        Some(req) if req.abort() => Ok(()),
-        _ => Err(ENOENT),
-    }
+    ofile.inner.lock().uring.abort_tagged(c.tag as usize)
 }
 
 /// The completion of an io_uring command's request.
@@ -240,7 +211,7 @@ impl InTask for UringIo {
 /// to the caller's memory) and retires the request; returns `cqe->res` and
 /// the packed result word.
 fn finish(req: &Arc<Request>, resp: u64) -> (Result, u64) {
-    let hdr = response_hdr(req, true);
+    let hdr = response_hdr(req);
     let retired = req.retire();
     let hdr = match hdr {
         Ok(hdr) => hdr,

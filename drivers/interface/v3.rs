@@ -4,6 +4,7 @@
 //! `sg_new_write`, `sg_common_write`, `sg_start_req` and `sg_new_read`), and
 //! the blocking `SG_IO` built from them.
 
+use super::errno::{emsgsize, enosys};
 use crate::abstractions::block::{
     Bounce, Completion, Direction, ScsiRequest, MAX_CDB, SENSE_BUFFERSIZE,
 };
@@ -19,16 +20,6 @@ use crate::uapi::*;
 use kernel::prelude::*;
 use kernel::sync::{Arc, ArcBorrow};
 use kernel::uaccess::UserSlice;
-
-/// `ENOSYS`, for a header that is not v3.
-fn enosys() -> Error {
-    Error::from_errno(-(kernel::bindings::ENOSYS as i32))
-}
-
-/// `EMSGSIZE`, for a CDB of impossible length.
-fn emsgsize() -> Error {
-    Error::from_errno(-(kernel::bindings::EMSGSIZE as i32))
-}
 
 /// Peripheral type of scanners, which the command filter exempts.
 const TYPE_SCANNER: i32 = 0x06;
@@ -89,34 +80,66 @@ pub(crate) fn write_hdr(
         }
     }
     let timeout = time::ms_to_jiffies(hdr.timeout).min(i32::MAX as u64) as u32;
-    let cmd_len = usize::from(hdr.cmd_len);
-    if hdr.cmdp == 0 || !(6..=SG_MAX_CDB_SIZE).contains(&cmd_len) {
-        return Err(emsgsize());
-    }
-    let mut cdb = [0u8; SG_MAX_CDB_SIZE];
-    UserSlice::new(hdr.cmdp, cmd_len)
-        .reader()
-        .read_slice(&mut cdb[..cmd_len])?;
-    filter(&ofile, file, &mut cdb[..cmd_len], read_only)?;
+    let cdb = Cdb::read(&ofile, file, hdr.cmdp, hdr.cmd_len, read_only)?;
     common_write(
         ofile,
         slot,
         hdr,
-        &cdb[..cmd_len],
+        cdb.bytes(),
         timeout,
         start_ms,
         sg_io_owned,
     )
 }
 
-/// The command filter of files opened without write access (sg's
-/// `sg_allow_access`): `EPERM` for a command it refuses.
-pub(crate) fn filter(ofile: &OpenFile, file: &File, cdb: &mut [u8], read_only: bool) -> Result {
-    if read_only
-        && ofile.dev.sdev.device_type() != TYPE_SCANNER
-        && !cmd_allowed(cdb, file.can_write())
-    {
-        return Err(EPERM);
+/// A command descriptor block copied from user memory.
+pub(crate) struct Cdb {
+    bytes: [u8; SG_MAX_CDB_SIZE],
+    len: usize,
+}
+
+impl Cdb {
+    /// Copies the `len`-byte CDB at `cmdp` and applies the command filter
+    /// of files opened without write access (sg's `sg_allow_access`):
+    /// `EMSGSIZE` for no CDB or an impossible length, `EPERM` for a command
+    /// the filter refuses.
+    pub(crate) fn read(
+        ofile: &OpenFile,
+        file: &File,
+        cmdp: usize,
+        len: u8,
+        read_only: bool,
+    ) -> Result<Self> {
+        let len = usize::from(len);
+        if cmdp == 0 || !(6..=SG_MAX_CDB_SIZE).contains(&len) {
+            return Err(emsgsize());
+        }
+        let mut bytes = [0u8; SG_MAX_CDB_SIZE];
+        UserSlice::new(cmdp, len)
+            .reader()
+            .read_slice(&mut bytes[..len])?;
+        if read_only
+            && ofile.dev.sdev.device_type() != TYPE_SCANNER
+            && !cmd_allowed(&mut bytes[..len], file.can_write())
+        {
+            return Err(EPERM);
+        }
+        Ok(Self { bytes, len })
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+/// Whether a blocking command may be sent: `ENODEV` once the device is
+/// going away, `ENXIO` when error handling has taken it offline.
+pub(crate) fn device_ready(ofile: &OpenFile) -> Result {
+    if ofile.dev.is_detaching() {
+        return Err(ENODEV);
+    }
+    if !ofile.dev.sdev.block_when_processing_errors() {
+        return Err(ENXIO);
     }
     Ok(())
 }
@@ -316,18 +339,18 @@ pub(crate) fn new_read(req: &Arc<Request>, buf: usize, count: usize) -> Result<u
 
 /// Writes a completed request's response to the v3 header at `buf`.
 pub(crate) fn write_response(req: &Arc<Request>, buf: usize) -> Result {
-    write_sg_io_hdr(&response_hdr(req, true)?, buf)
+    write_sg_io_hdr(&response_hdr(req)?, buf)
 }
 
 /// A completed request's header with its outputs filled in, as sg returns
-/// it; with `copy_sense`, sense data goes to the header's sense buffer.
-pub(crate) fn response_hdr(req: &Request, copy_sense: bool) -> Result<sg_io_hdr> {
+/// it; sense data goes to the header's sense buffer.
+pub(crate) fn response_hdr(req: &Request) -> Result<sg_io_hdr> {
     let resp = req.response(&req.file.inner.lock());
-    fill_response(req, &resp, copy_sense)
+    fill_response(req, &resp)
 }
 
 /// The header of `req` with `resp`, its response, filled in.
-fn fill_response(req: &Request, resp: &Response, copy_sense: bool) -> Result<sg_io_hdr> {
+fn fill_response(req: &Request, resp: &Response) -> Result<sg_io_hdr> {
     let mut hdr = req.hdr;
     hdr.status = resp.status;
     hdr.masked_status = resp.masked_status;
@@ -337,8 +360,7 @@ fn fill_response(req: &Request, resp: &Response, copy_sense: bool) -> Result<sg_
     hdr.resid = resp.resid;
     hdr.duration = resp.duration;
     hdr.sb_len_wr = 0;
-    if copy_sense
-        && hdr.mx_sb_len > 0
+    if hdr.mx_sb_len > 0
         && hdr.sbp != 0
         && (resp.masked_status & CHECK_CONDITION_MASKED != 0 || resp.has_sense())
     {
@@ -359,13 +381,7 @@ fn fill_response(req: &Request, resp: &Response, copy_sense: bool) -> Result<sg_
 /// `SG_IO`: submit, wait, respond. An interrupted wait leaves the request
 /// behind as an orphan.
 pub(crate) fn sg_io(ofile: ArcBorrow<'_, OpenFile>, file: &File, arg: usize) -> Result {
-    let dev = &ofile.dev;
-    if dev.is_detaching() {
-        return Err(ENODEV);
-    }
-    if !dev.sdev.block_when_processing_errors() {
-        return Err(ENXIO);
-    }
+    device_ready(&ofile)?;
     let size = core::mem::size_of::<sg_io_hdr>();
     let req = new_write(ofile, file, arg, size, !file.is_rdwr(), true)?;
     let mut inner = ofile.inner.lock();
@@ -379,7 +395,7 @@ pub(crate) fn sg_io(ofile: ArcBorrow<'_, OpenFile>, file: &File, arg: usize) -> 
     if req.take_if_ready(&mut inner) {
         let resp = req.response(&inner);
         drop(inner);
-        let ret = fill_response(&req, &resp, true).and_then(|hdr| write_sg_io_hdr(&hdr, arg));
+        let ret = fill_response(&req, &resp).and_then(|hdr| write_sg_io_hdr(&hdr, arg));
         return ret.and(req.retire());
     }
     req.set_orphan(&mut inner);
