@@ -167,11 +167,17 @@ impl ScsiRequest {
                 bindings::GFP_KERNEL,
             )
         })?;
+        Ok(self.mapping())
+    }
+
+    /// The mapping a successful `blk_rq_map_user*()` call made.
+    fn mapping(&self) -> UserMapping {
         // SAFETY: The request is ours; mapping set its first bio.
         let bio = unsafe { (*self.rq.as_ptr()).bio };
-        Ok(UserMapping {
+        // INVARIANT: The chain of a successful mapping, not yet undone.
+        UserMapping {
             bio: NonNull::new(bio),
-        })
+        }
     }
 
     /// Sets the CDB; `EINVAL` when it does not fit a `scsi_cmnd`.
@@ -233,11 +239,7 @@ impl ScsiRequest {
                 rw as i32,
             )
         })?;
-        // SAFETY: The request is ours; mapping set its first bio.
-        let bio = unsafe { (*self.rq.as_ptr()).bio };
-        Ok(UserMapping {
-            bio: NonNull::new(bio),
-        })
+        Ok(self.mapping())
     }
 
     /// Starts the request; `T::complete` runs when it ends, possibly in

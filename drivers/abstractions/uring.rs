@@ -77,6 +77,21 @@ struct Pdu {
 
 const _: () = assert!(core::mem::size_of::<Pdu>() <= shim::RSG_URING_PDU_SIZE as usize);
 
+impl Pdu {
+    /// Borrows the driver's value, if one is kept.
+    ///
+    /// # Safety
+    ///
+    /// `data` is null or comes from `D::into_foreign`, and the value is not
+    /// taken back (`from_foreign`) while the borrow lasts.
+    unsafe fn borrow<'a, D: ForeignOwnable>(&self) -> Option<D::Borrowed<'a>> {
+        let ptr = self.data.load(Ordering::Acquire);
+        // SAFETY: Non-null, so from `into_foreign`, and kept for `'a`, both
+        // by the caller's guarantee.
+        (!ptr.is_null()).then(|| unsafe { D::borrow(ptr) })
+    }
+}
+
 /// The pdu of `cmd`.
 ///
 /// # Safety
@@ -120,8 +135,9 @@ impl<D: ForeignOwnable> UringCmd<D> {
     /// `ptr` is a command io_uring is issuing to this driver now (not a
     /// cancel call), and no other `UringCmd` exists for it.
     unsafe fn issued(ptr: NonNull<bindings::io_uring_cmd>) -> Self {
-        // SAFETY: The pdu is ours while the command is issued; nothing else
-        // reads it before this returns.
+        // SAFETY: The pdu is 32 bytes, 8-aligned (both checked at build
+        // time), large enough for a `Pdu`; it is ours while the command is
+        // issued, and nothing else reads it before this returns.
         unsafe {
             shim::rsg_uring_cmd_pdu(ptr.as_ptr())
                 .cast::<Pdu>()
@@ -216,10 +232,9 @@ impl<D: ForeignOwnable> UringCmd<D> {
 
     /// Borrows the pdu's value.
     pub(crate) fn data(&self) -> Option<D::Borrowed<'_>> {
-        let ptr = self.pdu().data.load(Ordering::Acquire);
-        // SAFETY: Non-null values come from `into_foreign`; taking them back
-        // needs `&mut self`, which this borrow excludes.
-        (!ptr.is_null()).then(|| unsafe { D::borrow(ptr) })
+        // SAFETY: The pdu holds a `D` or nothing (type invariant); taking it
+        // back needs `&mut self`, which this borrow excludes.
+        unsafe { self.pdu().borrow::<D>() }
     }
 
     /// Keeps a word for the completion (0 until set).
@@ -347,15 +362,19 @@ impl<D: ForeignOwnable> UringCmdRef<'_, D> {
 
     /// Borrows the pdu's value.
     pub(crate) fn data(&self) -> Option<D::Borrowed<'_>> {
-        // SAFETY: Live, pdu initialised (type invariant).
-        let ptr = unsafe { pdu(self.ptr) }.data.load(Ordering::Acquire);
-        // SAFETY: Non-null values come from `into_foreign`; the completion
-        // path does not take it back during this borrow (type invariant).
-        (!ptr.is_null()).then(|| unsafe { D::borrow(ptr) })
+        // SAFETY: Live, pdu initialised with a `D` or nothing, and the
+        // completion path does not take it back during this borrow (type
+        // invariant).
+        unsafe { pdu(self.ptr).borrow::<D>() }
     }
 }
 
 /// A [`UringCmd`] held as a block request's completion data, borrowed.
+///
+/// # Invariants
+///
+/// `ptr` is the command of a `UringCmd` turned into a foreign value, which
+/// outlives the borrow.
 pub(crate) struct UringCmdBorrow<'a, D: ForeignOwnable> {
     ptr: NonNull<bindings::io_uring_cmd>,
     _p: PhantomData<(&'a (), D)>,
@@ -365,11 +384,9 @@ impl<D: ForeignOwnable> UringCmdBorrow<'_, D> {
     /// Borrows the pdu's value.
     pub(crate) fn data(&self) -> Option<D::Borrowed<'_>> {
         // SAFETY: The owning `UringCmd` outlives this borrow, so the command
-        // is live with its pdu initialised; its value is taken back only
-        // through the owner, which cannot happen during the borrow.
-        let ptr = unsafe { pdu(self.ptr) }.data.load(Ordering::Acquire);
-        // SAFETY: As above; non-null values come from `into_foreign`.
-        (!ptr.is_null()).then(|| unsafe { D::borrow(ptr) })
+        // is live with its pdu holding a `D` or nothing; the value is taken
+        // back only through the owner, which cannot happen meanwhile.
+        unsafe { pdu(self.ptr).borrow::<D>() }
     }
 }
 
@@ -383,6 +400,7 @@ impl<D: ForeignOwnable + 'static> ForeignOwnable for UringCmd<D> {
     }
 
     unsafe fn borrow<'a>(ptr: *const c_void) -> UringCmdBorrow<'a, D> {
+        // INVARIANT: The caller keeps the foreign value for `'a`.
         UringCmdBorrow {
             // SAFETY: `ptr` came from `into_foreign`, so it is non-null.
             ptr: unsafe { NonNull::new_unchecked(ptr as *mut bindings::io_uring_cmd) },
