@@ -36,6 +36,9 @@ result "io_uring selftest lints (cargo clippy)" $?
 cargo test --manifest-path tools/rsgfuzz/Cargo.toml --target-dir build/rsgfuzz-target \
 	> "$log/rsgfuzz-test.log" 2>&1
 result "rsgfuzz unit tests (cargo test)" $?
+cargo test --manifest-path tools/rsg-uapi/Cargo.toml --target-dir build/rsg-uapi-target \
+	> "$log/rsg-uapi-test.log" 2>&1
+result "rsg-uapi unit tests (cargo test)" $?
 
 # VM suites: each ends with its own "N passed, N failed" line.
 vm_suite() { # name [run.sh options] -- command

@@ -10,7 +10,6 @@ mod file;
 mod pattern;
 mod plan;
 mod probe;
-mod rng;
 mod rsgdev;
 mod sense;
 mod sg;
@@ -18,6 +17,7 @@ mod signals;
 mod stats;
 mod uring;
 
+use rsg_uapi::rng;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {

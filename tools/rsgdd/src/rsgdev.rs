@@ -306,13 +306,13 @@ impl<'d, T> Queue<'d, T> {
             mx_sb_len: SENSE_LEN as u8,
             iovec_count,
             dxfer_len: len as u32,
-            dxferp,
-            cmdp: slot.cdb.as_ptr() as usize,
-            sbp: slot.sense.as_mut_ptr() as usize,
+            dxferp: dxferp as u64,
+            cmdp: slot.cdb.as_ptr() as u64,
+            sbp: slot.sense.as_mut_ptr() as u64,
             timeout: self.dev.timeout_ms,
             pack_id: idx as i32,
             // The tag: which slot completed.
-            usr_ptr: idx,
+            usr_ptr: idx as u64,
             ..Default::default()
         };
         slot.user = Some(user);
@@ -389,7 +389,7 @@ impl<'d, T> Queue<'d, T> {
         for c in 0..n {
             let hdr = self.comp[c];
             self.in_flight -= 1;
-            let idx = hdr.usr_ptr;
+            let idx = hdr.usr_ptr as usize;
             if idx >= self.slots.len() || self.slots[idx].user.is_none() {
                 result = result.and(Err(Error::Io(format!(
                     "{}: RSG_IOGET_BATCH returned unknown tag {idx}",

@@ -4,43 +4,10 @@
 use std::io;
 use std::os::fd::RawFd;
 
-#[cfg(not(target_pointer_width = "64"))]
-compile_error!("rsg's queue interface is for 64-bit processes only");
-
-pub const SG_DXFER_NONE: i32 = -1;
-pub const SG_DXFER_TO_DEV: i32 = -2;
-pub const SG_DXFER_FROM_DEV: i32 = -3;
-
-/// `struct sg_io_hdr` of `<scsi/sg.h>`, with the pointers as addresses so
-/// that the type stays `Send`; the layout is the 64-bit one (88 bytes).
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SgIoHdr {
-    pub interface_id: i32,
-    pub dxfer_direction: i32,
-    pub cmd_len: u8,
-    pub mx_sb_len: u8,
-    pub iovec_count: u16,
-    pub dxfer_len: u32,
-    pub dxferp: usize,
-    pub cmdp: usize,
-    pub sbp: usize,
-    pub timeout: u32,
-    pub flags: u32,
-    pub pack_id: i32,
-    pub usr_ptr: usize,
-    pub status: u8,
-    pub masked_status: u8,
-    pub msg_status: u8,
-    pub sb_len_wr: u8,
-    pub host_status: u16,
-    pub driver_status: u16,
-    pub resid: i32,
-    pub duration: u32,
-    pub info: u32,
-}
-
-const _: () = assert!(std::mem::size_of::<SgIoHdr>() == 88);
+pub use rsg_uapi::sg::{
+    RsgBatch, RsgCancel, SgIoHdr, RSG_BATCH_WAIT, RSG_GET_QUEUE_DEPTH, RSG_IOCANCEL,
+    RSG_IOGET_BATCH, RSG_IOQUEUE_BATCH, SG_DXFER_FROM_DEV, SG_DXFER_NONE, SG_DXFER_TO_DEV, SG_IO,
+};
 
 /// `struct sg_iovec`: one piece of a scatter/gather list.
 #[repr(C)]
@@ -49,58 +16,6 @@ pub struct SgIovec {
     pub base: usize,
     pub len: usize,
 }
-
-/// `struct rsg_batch`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
-struct RsgBatch {
-    hdrs: u64,
-    count: u32,
-    flags: u32,
-    done: u32,
-    timeout_ms: u32,
-}
-
-/// `struct rsg_cancel`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
-struct RsgCancel {
-    tag: u64,
-    flags: u32,
-    reserved: u32,
-}
-
-const IOC_WRITE: u32 = 1;
-const IOC_READ: u32 = 2;
-
-/// `_IOC(dir, type, nr, size)` of `<asm-generic/ioctl.h>`.
-const fn ioc(dir: u32, ty: u32, nr: u32, size: usize) -> u32 {
-    (dir << 30) | ((size as u32) << 16) | (ty << 8) | nr
-}
-
-const RSG_IOC_TYPE: u32 = 0x22;
-#[allow(dead_code)]
-const HDR: usize = std::mem::size_of::<SgIoHdr>();
-const BATCH: usize = std::mem::size_of::<RsgBatch>();
-
-pub const SG_IO: u32 = 0x2285;
-// The single-request forms; rsgdd always uses the batch ones.
-#[allow(dead_code)]
-pub const RSG_IOQUEUE: u32 = ioc(IOC_WRITE, RSG_IOC_TYPE, 0xa0, HDR);
-#[allow(dead_code)]
-pub const RSG_IOGET: u32 = ioc(IOC_READ, RSG_IOC_TYPE, 0xa1, HDR);
-pub const RSG_IOQUEUE_BATCH: u32 = ioc(IOC_READ | IOC_WRITE, RSG_IOC_TYPE, 0xa2, BATCH);
-pub const RSG_IOGET_BATCH: u32 = ioc(IOC_READ | IOC_WRITE, RSG_IOC_TYPE, 0xa3, BATCH);
-pub const RSG_IOCANCEL: u32 = ioc(
-    IOC_WRITE,
-    RSG_IOC_TYPE,
-    0xa4,
-    std::mem::size_of::<RsgCancel>(),
-);
-pub const RSG_GET_QUEUE_DEPTH: u32 = ioc(IOC_READ, RSG_IOC_TYPE, 0xa5, 4);
-
-/// `RSG_IOGET_BATCH`: wait for a completion.
-const RSG_BATCH_WAIT: u32 = 0x1;
 
 /// One ioctl whose argument is a pointer.
 ///
@@ -249,9 +164,9 @@ pub fn sg_io_in(
         cmd_len: cdb.len() as u8,
         mx_sb_len: SENSE_LEN as u8,
         dxfer_len: buf.len() as u32,
-        dxferp: buf.as_mut_ptr() as usize,
-        cmdp: cdb.as_ptr() as usize,
-        sbp: sense.as_mut_ptr() as usize,
+        dxferp: buf.as_mut_ptr() as u64,
+        cmdp: cdb.as_ptr() as u64,
+        sbp: sense.as_mut_ptr() as u64,
         timeout: timeout_ms,
         ..Default::default()
     };
@@ -379,31 +294,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ioctl_numbers_match_the_header() {
-        // Values of the _IOW/_IOR/_IOWR macros for a 64-bit sg_io_hdr.
-        assert_eq!(RSG_IOQUEUE, 0x4058_22a0);
-        assert_eq!(RSG_IOGET, 0x8058_22a1);
-        assert_eq!(RSG_IOQUEUE_BATCH, 0xc018_22a2);
-        assert_eq!(RSG_IOGET_BATCH, 0xc018_22a3);
-        assert_eq!(RSG_IOCANCEL, 0x4010_22a4);
-        assert_eq!(RSG_GET_QUEUE_DEPTH, 0x8004_22a5);
-    }
-
-    #[test]
-    fn header_layout() {
-        // struct sg_io_hdr on x86_64 and other LP64 ABIs.
-        use std::mem::{offset_of, size_of};
-        assert_eq!(offset_of!(SgIoHdr, iovec_count), 10);
-        assert_eq!(offset_of!(SgIoHdr, dxfer_len), 12);
-        assert_eq!(offset_of!(SgIoHdr, dxferp), 16);
-        assert_eq!(offset_of!(SgIoHdr, sbp), 32);
-        assert_eq!(offset_of!(SgIoHdr, timeout), 40);
-        assert_eq!(offset_of!(SgIoHdr, pack_id), 48);
-        assert_eq!(offset_of!(SgIoHdr, usr_ptr), 56);
-        assert_eq!(offset_of!(SgIoHdr, status), 64);
-        assert_eq!(offset_of!(SgIoHdr, host_status), 68);
-        assert_eq!(offset_of!(SgIoHdr, resid), 72);
-        assert_eq!(offset_of!(SgIoHdr, info), 80);
+    fn iovec_layout() {
+        use std::mem::size_of;
         assert_eq!(size_of::<SgIovec>(), size_of::<libc::iovec>());
     }
 

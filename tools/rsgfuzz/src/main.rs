@@ -9,11 +9,11 @@ mod exec;
 mod gen;
 mod leak;
 mod regress;
-mod rng;
 mod sg;
 mod sys;
 
 use exec::{retstr, Outcome, Side};
+use rsg_uapi::rng;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

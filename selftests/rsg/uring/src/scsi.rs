@@ -6,38 +6,13 @@ use std::ffi::CString;
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
+pub use rsg_uapi::sg::SgIoHdr;
+use rsg_uapi::sg::{SG_DXFER_FROM_DEV, SG_DXFER_NONE, SG_DXFER_TO_DEV, SG_IO};
+
 pub const READ_10: u8 = 0x28;
 pub const WRITE_10: u8 = 0x2a;
 pub const DID_TIME_OUT: u8 = 0x03;
-const SG_IO: libc::c_ulong = 0x2285;
 const SDEBUG: &str = "/sys/bus/pseudo/drivers/scsi_debug/";
-
-#[repr(C)]
-#[derive(Default, Clone, Copy, Debug)]
-pub struct SgIoHdr {
-    pub interface_id: i32,
-    pub dxfer_direction: i32,
-    pub cmd_len: u8,
-    pub mx_sb_len: u8,
-    pub iovec_count: u16,
-    pub dxfer_len: u32,
-    pub dxferp: u64,
-    pub cmdp: u64,
-    pub sbp: u64,
-    pub timeout: u32,
-    pub flags: u32,
-    pub pack_id: i32,
-    pub usr_ptr: u64,
-    pub status: u8,
-    pub masked_status: u8,
-    pub msg_status: u8,
-    pub sb_len_wr: u8,
-    pub host_status: u16,
-    pub driver_status: u16,
-    pub resid: i32,
-    pub duration: u32,
-    pub info: u32,
-}
 
 #[derive(Clone, Copy)]
 pub enum SgDir {
@@ -49,9 +24,9 @@ pub enum SgDir {
 impl SgDir {
     fn raw(self) -> i32 {
         match self {
-            SgDir::None => -1,
-            SgDir::To => -2,
-            SgDir::From => -3,
+            SgDir::None => SG_DXFER_NONE,
+            SgDir::To => SG_DXFER_TO_DEV,
+            SgDir::From => SG_DXFER_FROM_DEV,
         }
     }
 }
@@ -84,24 +59,26 @@ pub fn sg_io_raw(
     data: u64,
     len: u32,
 ) -> Result<SgIoHdr, i32> {
-    sg_io_hdr(
-        fd,
-        SgIoHdr {
-            interface_id: b'S' as i32,
-            dxfer_direction: dir.raw(),
-            cmd_len: cdb_len,
-            dxfer_len: len,
-            dxferp: data,
-            cmdp: cdb,
-            timeout: 60_000,
-            ..Default::default()
-        },
-    )
+    sg_io_hdr(fd, hdr(cdb, cdb_len, dir, data, len))
+}
+
+/// A v3 header for a command at `cdb` moving `len` bytes at `data`.
+fn hdr(cdb: u64, cdb_len: u8, dir: SgDir, data: u64, len: u32) -> SgIoHdr {
+    SgIoHdr {
+        interface_id: b'S' as i32,
+        dxfer_direction: dir.raw(),
+        cmd_len: cdb_len,
+        dxfer_len: len,
+        dxferp: data,
+        cmdp: cdb,
+        timeout: 60_000,
+        ..Default::default()
+    }
 }
 
 fn sg_io_hdr(fd: RawFd, mut h: SgIoHdr) -> Result<SgIoHdr, i32> {
     // SAFETY: `h` is a valid sg_io_hdr; the addresses in it are the caller's.
-    let r = unsafe { libc::ioctl(fd, SG_IO, &mut h as *mut SgIoHdr) };
+    let r = unsafe { libc::ioctl(fd, SG_IO as libc::c_ulong, &mut h as *mut SgIoHdr) };
     if r < 0 {
         return Err(-errno());
     }
@@ -116,19 +93,19 @@ pub fn sg_io(
     data: &mut [u8],
     sense: &mut [u8],
 ) -> Result<SgIoHdr, i32> {
+    let h = hdr(
+        cdb.as_ptr() as u64,
+        cdb.len() as u8,
+        dir,
+        data.as_mut_ptr() as u64,
+        data.len() as u32,
+    );
     sg_io_hdr(
         fd,
         SgIoHdr {
-            interface_id: b'S' as i32,
-            dxfer_direction: dir.raw(),
-            cmd_len: cdb.len() as u8,
             mx_sb_len: sense.len() as u8,
-            dxfer_len: data.len() as u32,
-            dxferp: data.as_mut_ptr() as u64,
-            cmdp: cdb.as_ptr() as u64,
             sbp: sense.as_mut_ptr() as u64,
-            timeout: 60_000,
-            ..Default::default()
+            ..h
         },
     )
 }

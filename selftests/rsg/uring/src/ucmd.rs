@@ -5,50 +5,10 @@ use crate::scsi::AlignedBuf;
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
 use std::os::fd::RawFd;
 
-pub const RSG_URING_CMD_IO: u32 = 0xc050_22b0;
-pub const RSG_URING_CMD_CANCEL: u32 = 0x4010_22b1;
-pub const RSG_URING_F_DIRECT_IO: u32 = 0x1;
-
-/// struct rsg_uring_cmd.
-#[repr(C)]
-#[derive(Default, Clone, Copy)]
-struct RawCmd {
-    cdb: u64,
-    data: u64,
-    sense: u64,
-    tag: u64,
-    resp: u64,
-    data_len: u32,
-    timeout_ms: u32,
-    flags: u32,
-    iovec_count: u16,
-    cdb_len: u8,
-    dir: u8,
-    sense_len: u8,
-    pad: [u8; 7],
-    reserved: [u64; 2],
-}
-
-const _: () = assert!(std::mem::size_of::<RawCmd>() == 80);
-
-/// struct rsg_uring_resp.
-#[repr(C)]
-#[derive(Default, Clone, Copy, Debug)]
-pub struct Resp {
-    pub tag: u64,
-    pub resid: i32,
-    pub duration: u32,
-    pub info: u32,
-    pub host_status: u16,
-    pub driver_status: u16,
-    pub status: u8,
-    pub masked_status: u8,
-    pub msg_status: u8,
-    pub sb_len_wr: u8,
-    pub reserved: u32,
-}
-
-const _: () = assert!(std::mem::size_of::<Resp>() == 32);
+use rsg_uapi::uring::{cancel_payload, RsgUringCmd, UringResult};
+pub use rsg_uapi::uring::{
+    RsgUringResp as Resp, RSG_URING_CMD_CANCEL, RSG_URING_CMD_IO, RSG_URING_F_DIRECT_IO,
+};
 
 #[derive(Clone, Copy)]
 pub enum Dir {
@@ -60,7 +20,7 @@ pub enum Dir {
 /// A command. It owns a copy of its CDB, which the ring keeps until the
 /// CQE; data, sense and response addresses are the caller's to keep alive.
 pub struct Cmd {
-    raw: RawCmd,
+    raw: RsgUringCmd,
     fixed: Option<u16>,
     _cdb: Box<[u8; 64]>,
 }
@@ -70,7 +30,7 @@ impl Cmd {
         let mut copy = Box::new([0u8; 64]);
         copy[..cdb.len()].copy_from_slice(cdb);
         Self {
-            raw: RawCmd {
+            raw: RsgUringCmd {
                 cdb: copy.as_ptr() as u64,
                 cdb_len: cdb.len() as u8,
                 dir: dir as u8,
@@ -139,8 +99,7 @@ impl Cmd {
         self
     }
     pub fn bytes(&self) -> [u8; 80] {
-        // SAFETY: RawCmd is 80 bytes of integers with no implicit padding.
-        unsafe { std::mem::transmute::<RawCmd, [u8; 80]>(self.raw) }
+        self.raw.bytes()
     }
 }
 
@@ -153,23 +112,26 @@ pub struct Cqe {
 }
 
 impl Cqe {
+    fn result(&self) -> UringResult {
+        UringResult::from_word(self.extra)
+    }
     pub fn status(&self) -> u8 {
-        self.extra as u8
+        self.result().status
     }
     pub fn masked_status(&self) -> u8 {
-        (self.extra as u8 >> 1) & 0x7f
+        self.result().masked_status()
     }
     pub fn host_status(&self) -> u8 {
-        (self.extra >> 8) as u8
+        self.result().host_status
     }
     pub fn driver_status(&self) -> u8 {
-        (self.extra >> 16) as u8
+        self.result().driver_status
     }
     pub fn sb_len_wr(&self) -> u8 {
-        (self.extra >> 24) as u8
+        self.result().sb_len_wr
     }
     pub fn resid(&self) -> i32 {
-        (self.extra >> 32) as i32
+        self.result().resid
     }
 }
 
@@ -268,10 +230,7 @@ impl Ring {
 
     /// RSG_URING_CMD_CANCEL of `tag`.
     pub fn run_cancel(&mut self, fd: RawFd, tag: u64, flags: u32, ud: u64) -> Result<Cqe, String> {
-        let mut p = [0u8; 80];
-        p[..8].copy_from_slice(&tag.to_ne_bytes());
-        p[8..12].copy_from_slice(&flags.to_ne_bytes());
-        self.submit_raw(fd, RSG_URING_CMD_CANCEL, p, ud)?;
+        self.submit_raw(fd, RSG_URING_CMD_CANCEL, cancel_payload(tag, flags), ud)?;
         let got = self.wait(1, 120_000)?;
         Ok(got[0])
     }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Small seeded generators: a run is reproducible from its seed alone.
 
 /// SplitMix64's output function: a good 64-bit mix of `x`.
