@@ -59,24 +59,6 @@ pinned_zero() {
 	[ "$(cat /proc/scsi/rsg/pinned_pages)" = 0 ]
 }
 
-# scsi_debug refuses a new delay while commands are queued.
-set_sdebug() {
-	local i
-	for i in $(seq 1 600); do
-		echo "$2" > "$sdebug/$1" 2> /dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-restore_delay() {
-	if [ "$old_ndelay" -gt 0 ]; then
-		set_sdebug ndelay "$old_ndelay"
-	else
-		set_sdebug delay "$old_delay"
-	fi
-}
-
 ua_cleared() {
 	local i sg
 	sg=$(node_of "$hctl" sg)
@@ -109,7 +91,7 @@ reload_rsg() {
 
 check "rsg loaded" test -d /sys/module/rsg
 check "rsg node for $hctl" node_ok
-check "scsi_debug: commands take ${slow}s" set_sdebug delay $((slow * hz))
+check "scsi_debug: commands take ${slow}s" sdebug_set delay $((slow * hz))
 
 # 1. 64 direct I/O requests left running by a close.
 echo 1 > /proc/scsi/rsg/allow_dio
@@ -167,7 +149,7 @@ check "rsg works after reload" inq_ok
 # does not wait for them; at worst it must not hang.
 # Long enough that waiting for them cannot pass for aborting them.
 long=15
-check "scsi_debug: commands take ${long}s" set_sdebug delay $((long * hz))
+check "scsi_debug: commands take ${long}s" sdebug_set delay $((long * hz))
 check_eq "16 requests queued, fd closed" "queued 16" \
 	"$($qhold -q -n 16 "$(node)")"
 n=$(node)
@@ -181,7 +163,7 @@ check "removal aborted them, did not wait their ${long}s (${ms} ms)" \
 check "$hctl gone" wait_for 10 gone "/sys/class/scsi_device/$hctl"
 check "$n gone" wait_for 10 gone "$n"
 check "rmmod rsg with the LU gone" rmmod_retry $((long * 2))
-check "scsi_debug delay restored" restore_delay
+check "scsi_debug delay restored" sdebug_delay_restore "$old_delay" "$old_ndelay"
 echo '- - -' > "/sys/class/scsi_host/host$host/scan"
 check "$hctl back after rescan" wait_for 10 test -e "/sys/class/scsi_device/$hctl"
 reload_rsg

@@ -136,24 +136,6 @@ poll() {
 	return 1
 }
 
-# scsi_debug refuses a new delay while commands are queued.
-set_sdebug() {
-	local i
-	for i in $(seq 1 300); do
-		echo "$2" > "$sdebug/$1" 2> /dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-restore_delay() {
-	if [ "$old_ndelay" -gt 0 ]; then
-		set_sdebug ndelay "$old_ndelay"
-	else
-		set_sdebug delay "$old_delay"
-	fi
-}
-
 # A hang here is bounded by the suite's timeout (run.sh).
 sysfs_write() {
 	echo "$1" > $adder
@@ -229,7 +211,7 @@ echo "# hosts before: $initial_hosts; unreclaimable slab ${slab_base} kB"
 
 # Commands stay in flight a while, so that removals meet them; it also
 # keeps the load from taking all the CPU time the removals need.
-check "scsi_debug: commands delayed" set_sdebug delay "$delay"
+check "scsi_debug: commands delayed" sdebug_set delay "$delay"
 added=0
 for i in $(seq 1 $extra); do
 	sysfs_write 1 && added=$((added + 1))
@@ -379,7 +361,7 @@ for i in $(seq 1 "$extra"); do
 	sysfs_write -1
 done
 check_eq "hosts back to those before" "$initial_hosts" "$(hosts)"
-check "scsi_debug delay restored" restore_delay
+check "scsi_debug delay restored" sdebug_delay_restore "$old_delay" "$old_ndelay"
 for d in $drivers; do
 	if poll 30 same_state $d; then
 		ok "$d: references, class devices and /proc/scsi/$d as before"

@@ -123,20 +123,6 @@ static int trace;	/* RSG_FAULT_TRACE=1: one line per fault */
 /* The data at LBA, as the fixture wrote it. */
 static uint8_t *ref;
 
-static int set_param(const char *drv, const char *name, const char *val)
-{
-	char path[128];
-	int fd, ok;
-
-	snprintf(path, sizeof(path), "/sys/module/%s/parameters/%s", drv, name);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -1;
-	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
-	close(fd);
-	return ok ? 0 : -1;
-}
-
 static int status_of(const struct sg_io_hdr *h)
 {
 	return h->status || h->host_status || h->driver_status ? -ST_ERR : 0;

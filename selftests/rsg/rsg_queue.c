@@ -38,7 +38,6 @@
 #include "kselftest_harness.h"
 #include "rsg_test.h"
 
-#define SDEBUG_DRV	"/sys/bus/pseudo/drivers/scsi_debug/"
 #define DEPTH_PARAM	"/sys/module/rsg/parameters/queue_depth"
 #define ALLOW_DIO	"/proc/scsi/rsg/allow_dio"
 #define PINNED_PAGES	"/proc/scsi/rsg/pinned_pages"
@@ -70,19 +69,6 @@
 #define LBA_DIO		204000
 #define LBA_PERM	205000
 #define LBA_SLOW	206000
-
-
-static int write_attr(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-	long n;
-
-	if (fd < 0)
-		return -errno;
-	n = rv(write(fd, val, strlen(val)));
-	close(fd);
-	return n < 0 ? n : 0;
-}
 
 static long long attr_num(const char *path)
 {
@@ -124,18 +110,7 @@ struct sdebug {
 /* delay and ndelay cannot change while commands are queued; wait those out. */
 static int sdebug_set(const char *attr, const char *val)
 {
-	char path[PATH_MAX];
-	long end = now_ms() + 9 * LONG_MS;
-	int r;
-
-	snprintf(path, sizeof(path), SDEBUG_DRV "%s", attr);
-	do {
-		r = write_attr(path, val);
-		if (r != -EBUSY)
-			return r;
-		sleep_ms(10);
-	} while (now_ms() < end);
-	return r;
+	return sdebug_set_within(attr, val, 9 * LONG_MS);
 }
 
 static int sdebug_save(struct sdebug *s)

@@ -118,6 +118,52 @@ static inline long long read_num(const char *fmt, const char *arg)
 	return strtoll(s, NULL, 0);
 }
 
+/* scsi_debug's driver attributes (delay, ndelay, opts, ...). */
+#define SDEBUG_DRV	"/sys/bus/pseudo/drivers/scsi_debug/"
+
+/* Writes VAL to the attribute at PATH: 0, or -errno. */
+static inline int write_attr(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	long n;
+
+	if (fd < 0)
+		return -errno;
+	n = rv(write(fd, val, strlen(val)));
+	close(fd);
+	return n < 0 ? n : 0;
+}
+
+/*
+ * Sets scsi_debug's ATTR. delay and ndelay refuse (EBUSY) to change while
+ * commands are queued, so this retries for up to WAIT_MS.
+ */
+static inline int sdebug_set_within(const char *attr, const char *val,
+				    long wait_ms)
+{
+	char path[PATH_MAX];
+	long end = now_ms() + wait_ms;
+	int r;
+
+	snprintf(path, sizeof(path), SDEBUG_DRV "%s", attr);
+	do {
+		r = write_attr(path, val);
+		if (r != -EBUSY)
+			return r;
+		sleep_ms(10);
+	} while (now_ms() < end);
+	return r;
+}
+
+/* Sets module parameter NAME of DRV: 0, or -errno. */
+static inline int set_param(const char *drv, const char *name, const char *val)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/sys/module/%s/parameters/%s", drv, name);
+	return write_attr(path, val);
+}
+
 /* sysfs attributes are space padded; compare the trimmed text. */
 static inline void trim(char *s)
 {

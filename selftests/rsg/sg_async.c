@@ -60,15 +60,12 @@
 #define POLL_READY	(POLLIN | POLLRDNORM)
 #define POLL_ROOM	(POLLOUT | POLLWRNORM)
 
-#define SDEBUG_DRV	"/sys/bus/pseudo/drivers/scsi_debug/"
-
 /* Scratch LBAs, away from the ones sg_compat uses. */
 #define LBA_V3		100000
 #define LBA_V2		101000
 #define LBA_ORPHAN	102000
 #define LBA_FILTER	103000
 #define LBA_DATA_OUT	104000
-
 
 FIXTURE(async)
 {
@@ -292,34 +289,10 @@ static void assert_v3_good(struct __test_metadata *_metadata,
 
 /* scsi_debug's delay */
 
-static int write_attr(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	n = rv(n);
-	close(fd);
-	return n < 0 ? n : 0;
-}
-
 /* It cannot change while commands are queued; wait those out. */
 static int sdebug_set(const char *attr, const char *val)
 {
-	char path[PATH_MAX];
-	long end = now_ms() + 2 * SLACK_MS;
-	int r;
-
-	snprintf(path, sizeof(path), SDEBUG_DRV "%s", attr);
-	do {
-		r = write_attr(path, val);
-		if (r != -EBUSY)
-			return r;
-		sleep_ms(10);
-	} while (now_ms() < end);
-	return r;
+	return sdebug_set_within(attr, val, 2 * SLACK_MS);
 }
 
 /* Commands other than INQUIRY and the like now take SLOW_MS. */

@@ -33,7 +33,6 @@
 #define SLOW_MS		800
 /* Bounds for what must happen; generous for emulation. */
 #define SLACK_MS	10000
-#define SDEBUG_DRV	"/sys/bus/pseudo/drivers/scsi_debug/"
 #define PACK_ID		0x51
 
 enum op { OP_SG_IO, OP_READ, OP_GET, OP_OPEN };
@@ -64,33 +63,10 @@ static void on_sig(int sig)
 	handled++;
 }
 
-static int write_attr(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = rv(write(fd, val, strlen(val)));
-	close(fd);
-	return n < 0 ? n : 0;
-}
-
 /* scsi_debug refuses a new delay while commands are queued. */
 static int sdebug_set(const char *attr, const char *val)
 {
-	char path[PATH_MAX];
-	long end = now_ms() + SLACK_MS;
-	int r;
-
-	snprintf(path, sizeof(path), SDEBUG_DRV "%s", attr);
-	do {
-		r = write_attr(path, val);
-		if (r != -EBUSY)
-			return r;
-		sleep_ms(10);
-	} while (now_ms() < end);
-	return r;
+	return sdebug_set_within(attr, val, SLACK_MS);
 }
 
 static void tur_hdr(struct sg_io_hdr *h, uint8_t *sense)

@@ -29,20 +29,6 @@
 #define LBA_BASE	8192	/* away from what other suites write */
 #define BS		512
 
-static int set_param(const char *drv, const char *name, const char *val)
-{
-	char path[128];
-	int fd, ok;
-
-	snprintf(path, sizeof(path), "/sys/module/%s/parameters/%s", drv, name);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -1;
-	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
-	close(fd);
-	return ok ? 0 : -1;
-}
-
 static long pinned_pages(void)
 {
 	return read_num("/proc/scsi/rsg/%s", "pinned_pages");

@@ -45,3 +45,24 @@ node_of() {
 	n=$(ls "/sys/class/scsi_device/$1/device/$cls" 2>/dev/null | head -n1)
 	[ -n "$n" ] && echo "/dev/$n"
 }
+
+# sdebug_set ATTR VALUE: sets a scsi_debug driver attribute. delay and
+# ndelay refuse a new value while commands are queued: retry for a minute.
+sdebug_set() {
+	local i
+	for i in $(seq 1 600); do
+		echo "$2" > "/sys/bus/pseudo/drivers/scsi_debug/$1" 2> /dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# sdebug_delay_restore DELAY NDELAY: puts back the delay read before a test
+# changed it (ndelay when it was the one in use).
+sdebug_delay_restore() {
+	if [ "$2" -gt 0 ]; then
+		sdebug_set ndelay "$2"
+	else
+		sdebug_set delay "$1"
+	fi
+}
