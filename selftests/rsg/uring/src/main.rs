@@ -14,6 +14,7 @@ mod ucmd;
 
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
 use scsi::*;
+use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 use ucmd::*;
 
@@ -81,10 +82,7 @@ fn env() -> Result<Env, String> {
 /// TEST UNIT READY: no data; the result word and the response block say
 /// what SG_IO says.
 fn t_none(e: &Env) -> Res {
-    let (rfd, sfd) = (
-        open_dev(&e.rsg, libc::O_RDWR)?,
-        open_dev(&e.sg, libc::O_RDWR)?,
-    );
+    let (rfd, sfd) = open_both(e)?;
     let mut ring = Ring::new(8)?;
     let cdb = [0u8; 6];
     let mut resp = Resp::default();
@@ -105,10 +103,7 @@ fn t_none(e: &Env) -> Res {
 /// WRITE(10) from a plain buffer; sg reads the same data back; READ(10)
 /// into a plain buffer returns it too.
 fn t_plain_rw(e: &Env) -> Res {
-    let (rfd, sfd) = (
-        open_dev(&e.rsg, libc::O_RDWR)?,
-        open_dev(&e.sg, libc::O_RDWR)?,
-    );
+    let (rfd, sfd) = open_both(e)?;
     let mut ring = Ring::new(8)?;
     let lba = 2048;
     let n = 8;
@@ -117,15 +112,7 @@ fn t_plain_rw(e: &Env) -> Res {
     let c = Cmd::new(&cdb, Dir::ToDev).data(&data);
     let cqe = ring.run(rfd, c, 1)?;
     ensure_eq!((cqe.res, cqe.extra), (0, 0));
-    let mut back = vec![0u8; n * e.bs];
-    let sg = sg_io(
-        sfd,
-        &rw10(READ_10, lba, n as u16),
-        SgDir::From,
-        &mut back,
-        &mut [0; 32],
-    )
-    .map_err(e2s)?;
+    let (sg, back) = sg_read(sfd, lba, n as u16, e.bs)?;
     ensure_eq!(sg.status, 0);
     ensure!(back == data, "sg read back something else");
     let mut got = vec![0u8; n * e.bs];
@@ -144,10 +131,7 @@ fn t_plain_rw(e: &Env) -> Res {
 /// Registered buffers: WRITE(10) from one, READ(10) into another at an
 /// offset; sg sees the same data.
 fn t_fixed(e: &Env) -> Res {
-    let (rfd, sfd) = (
-        open_dev(&e.rsg, libc::O_RDWR)?,
-        open_dev(&e.sg, libc::O_RDWR)?,
-    );
+    let (rfd, sfd) = open_both(e)?;
     let mut ring = Ring::new(8)?;
     let n = 16;
     let len = n * e.bs;
@@ -160,15 +144,7 @@ fn t_fixed(e: &Env) -> Res {
         .fixed(0);
     let cqe = ring.run(rfd, c, 1)?;
     ensure_eq!((cqe.res, cqe.extra), (0, 0));
-    let mut back = vec![0u8; len];
-    sg_io(
-        sfd,
-        &rw10(READ_10, lba, n as u16),
-        SgDir::From,
-        &mut back,
-        &mut [0; 32],
-    )
-    .map_err(e2s)?;
+    let (_, back) = sg_read(sfd, lba, n as u16, e.bs)?;
     ensure!(
         back == bufs[0].as_mut(),
         "sg reads other data than written from a fixed buffer"
@@ -193,10 +169,7 @@ fn t_fixed(e: &Env) -> Res {
 
 /// iovec lists in both directions, pieces of odd sizes.
 fn t_iovec(e: &Env) -> Res {
-    let (rfd, sfd) = (
-        open_dev(&e.rsg, libc::O_RDWR)?,
-        open_dev(&e.sg, libc::O_RDWR)?,
-    );
+    let (rfd, sfd) = open_both(e)?;
     let mut ring = Ring::new(8)?;
     let n = 8;
     let len = n * e.bs;
@@ -214,15 +187,7 @@ fn t_iovec(e: &Env) -> Res {
     let c = Cmd::new(&rw10(WRITE_10, lba, n as u16), Dir::ToDev).iovec(&iov, len);
     let cqe = ring.run(rfd, c, 1)?;
     ensure_eq!((cqe.res, cqe.extra), (0, 0));
-    let mut back = vec![0u8; len];
-    sg_io(
-        sfd,
-        &rw10(READ_10, lba, n as u16),
-        SgDir::From,
-        &mut back,
-        &mut [0; 32],
-    )
-    .map_err(e2s)?;
+    let (_, back) = sg_read(sfd, lba, n as u16, e.bs)?;
     ensure!(
         back == data,
         "sg reads other data than the iovec WRITE(10) sent"
@@ -247,10 +212,7 @@ fn t_iovec(e: &Env) -> Res {
 
 /// RSG_URING_F_DIRECT_IO into page-aligned memory reads what sg reads.
 fn t_direct(e: &Env) -> Res {
-    let (rfd, sfd) = (
-        open_dev(&e.rsg, libc::O_RDWR)?,
-        open_dev(&e.sg, libc::O_RDWR)?,
-    );
+    let (rfd, sfd) = open_both(e)?;
     let mut ring = Ring::new(8)?;
     let n = 8;
     let mut buf = AlignedBuf::new(n * e.bs)?;
@@ -274,10 +236,7 @@ fn t_direct(e: &Env) -> Res {
 /// READ(10) past the last LBA: status, sense, resid as SG_IO reports them,
 /// in the CQE word and in the response block.
 fn t_sense(e: &Env) -> Res {
-    let (rfd, sfd) = (
-        open_dev(&e.rsg, libc::O_RDWR)?,
-        open_dev(&e.sg, libc::O_RDWR)?,
-    );
+    let (rfd, sfd) = open_both(e)?;
     let mut ring = Ring::new(8)?;
     let cdb = rw10(READ_10, e.blocks as u32 + 8, 1);
     let mut buf = vec![0u8; e.bs];
@@ -334,10 +293,7 @@ fn t_sense(e: &Env) -> Res {
 
 /// A short transfer: READ(10) of one block into two blocks' worth.
 fn t_resid(e: &Env) -> Res {
-    let (rfd, sfd) = (
-        open_dev(&e.rsg, libc::O_RDWR)?,
-        open_dev(&e.sg, libc::O_RDWR)?,
-    );
+    let (rfd, sfd) = open_both(e)?;
     let mut ring = Ring::new(8)?;
     let cdb = rw10(READ_10, 2048, 1);
     let mut buf = vec![0u8; 2 * e.bs];
@@ -417,10 +373,7 @@ fn t_filter(e: &Env) -> Res {
 /// Malformed commands fail with the documented errno, as SG_IO where it
 /// has the same case.
 fn t_malformed(e: &Env) -> Res {
-    let (rfd, sfd) = (
-        open_dev(&e.rsg, libc::O_RDWR)?,
-        open_dev(&e.sg, libc::O_RDWR)?,
-    );
+    let (rfd, sfd) = open_both(e)?;
     let mut ring = Ring::new(8)?;
     let mut buf = vec![0u8; e.bs];
     let read = rw10(READ_10, 2048, 1);
@@ -729,15 +682,7 @@ fn t_close_fd(e: &Env) -> Res {
         }
         sd.restore()?;
         for (i, b) in bufs.iter().enumerate() {
-            let mut sgbuf = vec![0u8; 2 * e.bs];
-            sg_io(
-                sfd,
-                &rw10(READ_10, 2048 + 2 * i as u32, 2),
-                SgDir::From,
-                &mut sgbuf,
-                &mut [0; 32],
-            )
-            .map_err(e2s)?;
+            let (_, sgbuf) = sg_read(sfd, 2048 + 2 * i as u32, 2, e.bs)?;
             ensure!(*b == sgbuf, "READ(10) {i} differs from sg's");
         }
         drop(ring);
@@ -790,10 +735,7 @@ fn t_depth_limit(e: &Env) -> Res {
 /// 64 reads in flight at random LBAs, plain and fixed, each checked against
 /// what sg wrote there.
 fn t_depth(e: &Env) -> Res {
-    let (rfd, sfd) = (
-        open_dev(&e.rsg, libc::O_RDWR)?,
-        open_dev(&e.sg, libc::O_RDWR)?,
-    );
+    let (rfd, sfd) = open_both(e)?;
     let base = 8192u32;
     let span = 256usize;
     let mut img = vec![0u8; span * e.bs];
@@ -956,6 +898,22 @@ fn main() {
         }
     }
     std::process::exit(if failed == 0 { 0 } else { 1 });
+}
+
+/// rsg's and sg's nodes of the LU, opened for reading and writing.
+fn open_both(e: &Env) -> Result<(RawFd, RawFd), String> {
+    Ok((
+        open_dev(&e.rsg, libc::O_RDWR)?,
+        open_dev(&e.sg, libc::O_RDWR)?,
+    ))
+}
+
+/// READ(10) of `n` blocks at `lba` through sg: its header and the data.
+fn sg_read(sfd: RawFd, lba: u32, n: u16, bs: usize) -> Result<(SgIoHdr, Vec<u8>), String> {
+    let mut data = vec![0u8; usize::from(n) * bs];
+    let cdb = rw10(READ_10, lba, n);
+    let h = sg_io(sfd, &cdb, SgDir::From, &mut data, &mut [0; 32]).map_err(e2s)?;
+    Ok((h, data))
 }
 
 fn e2s(e: i32) -> String {
