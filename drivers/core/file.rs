@@ -6,6 +6,7 @@ use super::buffer::Buffer;
 use super::device::Device;
 use super::queue::Queues;
 use super::request::{Kind, Request, Stage};
+use super::table::RequestTable;
 use crate::abstractions::module::ModuleRef;
 use crate::abstractions::scsi::OpenRef;
 use crate::abstractions::sync::{new_spinlock_irq, SpinLockIrq};
@@ -17,11 +18,10 @@ use kernel::sync::{new_mutex, Arc, ArcBorrow, Mutex};
 
 /// What completions share with process context, under an irq-safe lock.
 pub(crate) struct FileInner {
-    /// Requests in submission order of their `seq` (sg's `rq_list`).
-    pub(crate) requests: [Option<Arc<Request>>; SG_MAX_QUEUE],
+    /// Requests of sg's interfaces, in submission order.
+    pub(crate) requests: RequestTable,
     /// Slots held by submissions still being built.
     pending: usize,
-    next_seq: u64,
     /// More than one request may be outstanding (`SG_SET_COMMAND_Q`).
     pub(crate) cmd_q: bool,
     /// Interrupted `SG_IO` results stay readable when non-zero
@@ -45,13 +45,9 @@ impl FileInner {
         }
     }
 
-    fn occupied(&self) -> usize {
-        self.requests.iter().filter(|r| r.is_some()).count()
-    }
-
     /// Requests listed or being built (sg's `rq_list` length).
     pub(crate) fn outstanding(&self) -> usize {
-        self.occupied() + self.pending
+        self.requests.len() + self.pending
     }
 
     /// Whether no request of any interface is listed, being built or
@@ -67,7 +63,8 @@ impl FileInner {
 
     /// Completed responses `read()` may return, oldest first.
     pub(crate) fn readable(&self) -> impl Iterator<Item = &Arc<Request>> {
-        self.in_order()
+        self.requests
+            .iter()
             .filter(move |r| r.stage(self) == Stage::Ready && !r.sg_io_owned(self))
     }
 
@@ -77,7 +74,7 @@ impl FileInner {
     pub(crate) fn take_readable(&mut self, pack_id: i32) -> (Option<Arc<Request>>, bool) {
         let mut busy = false;
         let mut found = None;
-        for req in self.in_order() {
+        for req in self.requests.iter() {
             if req.sg_io_owned(self) || (pack_id != -1 && req.hdr.pack_id != pack_id) {
                 continue;
             }
@@ -94,18 +91,6 @@ impl FileInner {
             req.take_if_ready(self);
         }
         (found, busy)
-    }
-
-    /// Requests in submission order.
-    pub(crate) fn in_order(&self) -> impl Iterator<Item = &Arc<Request>> {
-        let mut reqs: [Option<&Arc<Request>>; SG_MAX_QUEUE] = [None; SG_MAX_QUEUE];
-        let mut n = 0;
-        for r in self.requests.iter().flatten() {
-            reqs[n] = Some(r);
-            n += 1;
-        }
-        reqs[..n].sort_unstable_by_key(|r| r.map_or(u64::MAX, |r| r.seq()));
-        reqs.into_iter().flatten()
     }
 }
 
@@ -209,9 +194,8 @@ impl OpenFile {
                 sg_tablesize,
                 inner <- new_spinlock_irq!(
                     FileInner {
-                        requests: [const { None }; SG_MAX_QUEUE],
+                        requests: RequestTable::new(),
                         pending: 0,
-                        next_seq: 0,
                         cmd_q: false,
                         keep_orphan: 0,
                         force_packid: false,
@@ -271,7 +255,7 @@ impl OpenFile {
     pub(crate) fn reserve_slot(&self, cmd_q: bool) -> Result<Slot<'_>> {
         let mut inner = self.inner.lock();
         inner.cmd_q |= cmd_q;
-        let used = inner.occupied() + inner.pending;
+        let used = inner.outstanding();
         if (used > 0 && !inner.cmd_q) || used >= SG_MAX_QUEUE {
             return Err(EDOM);
         }
@@ -327,14 +311,10 @@ impl OpenFile {
     pub(crate) fn insert(&self, mut slot: Slot<'_>, req: Arc<Request>) {
         let mut inner = self.inner.lock();
         slot.held = false;
-        inner.next_seq += 1;
-        req.set_seq(inner.next_seq);
         match slot.kind {
             Kind::Sg => {
                 inner.pending -= 1;
-                if let Some(free) = inner.requests.iter_mut().find(|r| r.is_none()) {
-                    *free = Some(req);
-                }
+                inner.requests.push(req);
             }
             kind => {
                 let index = inner.queues_of(kind).activate(req.clone());
@@ -364,11 +344,7 @@ impl OpenFile {
         let (removed, drained) = {
             let mut inner = self.inner.lock();
             let removed = match req.kind {
-                Kind::Sg => inner
-                    .requests
-                    .iter_mut()
-                    .find(|r| r.as_ref().is_some_and(|r| Arc::ptr_eq(r, req)))
-                    .and_then(Option::take),
+                Kind::Sg => inner.requests.remove(req),
                 Kind::Uring => {
                     let slot = req.slot(&inner);
                     inner.uring.take_active(slot)
@@ -395,19 +371,17 @@ impl OpenFile {
     /// The last close: unread responses are dropped, requests in flight
     /// clean up after themselves when they complete.
     pub(crate) fn release(&self) {
-        let mut finished: [Option<Arc<Request>>; SG_MAX_QUEUE] = [const { None }; SG_MAX_QUEUE];
-        {
+        let finished = {
             let mut inner = self.inner.lock();
             inner.closed = true;
-            for (i, out) in finished.iter_mut().enumerate() {
-                let done = inner.requests[i]
-                    .as_ref()
-                    .is_some_and(|req| req.stage(&inner) != Stage::Active);
-                if done {
-                    *out = inner.requests[i].take();
-                }
-            }
-        }
+            let done = inner
+                .requests
+                .iter()
+                .enumerate()
+                .filter(|(_, req)| req.stage(&inner) != Stage::Active)
+                .fold(0u32, |mask, (i, _)| mask | 1 << i);
+            inner.requests.take_marked(|i| done & 1 << i != 0)
+        };
         for req in finished.into_iter().flatten() {
             Request::retire_later(req);
         }

@@ -9,3 +9,4 @@ pub(crate) mod file;
 pub(crate) mod queue;
 pub(crate) mod request;
 pub(crate) mod stats;
+pub(crate) mod table;

@@ -12,7 +12,7 @@ use crate::abstractions::block::{
 use crate::abstractions::pages::PAGE_SIZE;
 use crate::abstractions::time;
 use crate::uapi::{sg_io_hdr, SG_DXFER_NONE, SG_DXFER_TO_DEV};
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicUsize, Ordering};
 use kernel::prelude::*;
 use kernel::sync::{Arc, ArcBorrow, LockedBy};
 use kernel::workqueue::{new_work, Work, WorkItem};
@@ -221,7 +221,6 @@ pub(crate) struct Request {
     start_ms: u32,
     /// The interface it came through.
     pub(crate) kind: Kind,
-    seq: AtomicU64,
     state: LockedBy<RequestState, FileInner>,
     /// Reaches the running block request, for cancellation.
     #[pin]
@@ -263,22 +262,12 @@ impl Request {
                 opcode,
                 start_ms,
                 kind,
-                seq: AtomicU64::new(0),
                 state,
                 abort <- AbortHandle::new(),
                 work <- new_work!("rsg::Request::work"),
             }),
             GFP_KERNEL,
         )
-    }
-
-    /// The order of submission on its file.
-    pub(crate) fn seq(&self) -> u64 {
-        self.seq.load(Ordering::Relaxed)
-    }
-
-    pub(crate) fn set_seq(&self, seq: u64) {
-        self.seq.store(seq, Ordering::Relaxed);
     }
 
     /// Records where a queued request sits among the active ones.

@@ -210,7 +210,7 @@ fn request_table(ofile: &OpenFile, arg: usize) -> Result<isize> {
     let mut table = [SgReqInfo::default(); SG_MAX_QUEUE];
     {
         let inner = ofile.inner.lock();
-        for (info, req) in table.iter_mut().zip(inner.in_order()) {
+        for (info, req) in table.iter_mut().zip(inner.requests.iter()) {
             let stage = req.stage(&inner);
             let resp = req.response(&inner);
             info.req_state = match stage {

@@ -245,7 +245,7 @@ impl Device {
                 inner.cmd_q as i32, inner.force_packid as i32, inner.keep_orphan
             )?;
             let mut any = false;
-            for req in inner.in_order() {
+            for req in inner.requests.iter() {
                 any = true;
                 let hp = &req.hdr;
                 let v3 = hp.interface_id != 0;

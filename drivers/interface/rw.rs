@@ -86,13 +86,16 @@ pub(crate) fn read(
     count: usize,
 ) -> Result<usize> {
     check_access(file)?;
-    let force_packid = ofile.inner.lock().force_packid;
-    let pack_id = if force_packid {
-        requested_pack_id(buf, count)?
+    let mut inner = ofile.inner.lock();
+    let pack_id = if inner.force_packid {
+        // The header is user memory: read it unlocked.
+        drop(inner);
+        let pack_id = requested_pack_id(buf, count)?;
+        inner = ofile.inner.lock();
+        pack_id
     } else {
         -1
     };
-    let mut inner = ofile.inner.lock();
     let req = loop {
         let (req, busy) = inner.take_readable(pack_id);
         if let Some(req) = req {
