@@ -32,14 +32,23 @@ unsafe impl Send for PageRun {}
 unsafe impl Sync for PageRun {}
 
 /// The order of a [`PageRun`], kept beside a set of runs of equal size.
+///
+/// # Invariants
+///
+/// At most [`Order::MAX`], so that a run's size is a shift that cannot
+/// overflow.
 #[derive(Clone, Copy, Default)]
 pub(crate) struct Order(u32);
 
 impl Order {
-    /// The smallest order whose run holds `bytes` (`get_order()`).
+    /// The page allocator's largest order (`MAX_PAGE_ORDER` on x86).
+    const MAX: u32 = 10;
+
+    /// The smallest order whose run holds `bytes` (`get_order()`), at most
+    /// [`Order::MAX`].
     pub(crate) fn for_bytes(bytes: usize) -> Self {
         let mut order = 0;
-        while (PAGE_SIZE << order) < bytes {
+        while order < Self::MAX && (PAGE_SIZE << order) < bytes {
             order += 1;
         }
         Self(order)
@@ -52,7 +61,8 @@ impl Order {
 
     /// Bytes in a run of this order.
     pub(crate) fn bytes(self) -> usize {
-        PAGE_SIZE << self.0
+        // The `min` is the invariant, spelled out for the compiler.
+        PAGE_SIZE << self.0.min(Self::MAX)
     }
 
     /// The raw order.

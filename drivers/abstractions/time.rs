@@ -21,13 +21,16 @@ pub(crate) fn ms_to_jiffies(ms: u32) -> u64 {
 /// The kernel's tick rate (`HZ`).
 pub(crate) fn hz() -> i64 {
     // SAFETY: Returns a constant.
-    i64::from(unsafe { shim::rsg_hz() })
+    let hz = i64::from(unsafe { shim::rsg_hz() });
+    // Never 0; said so that divisions by it need no check.
+    hz.max(1)
 }
 
 /// The tick rate user space sees (`USER_HZ`).
 pub(crate) fn user_hz() -> i64 {
     // SAFETY: Returns a constant.
-    i64::from(unsafe { shim::rsg_user_hz() })
+    let hz = i64::from(unsafe { shim::rsg_user_hz() });
+    hz.max(1)
 }
 
 /// Monotonic time in nanoseconds (`ktime_get()`).
