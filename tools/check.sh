@@ -51,15 +51,15 @@ vm_suite() { # name [run.sh options] -- command
 account() { # name
 	local out=$log/$1.log rc line p f
 	rc=$(cat "$log/$1.rc" 2>/dev/null || echo 1)
-	# Each failure with the comment lines its test printed (up to 8), so
+	# Each failure with the comment lines its test printed (up to 12), so
 	# that a run's summary alone says what went wrong.
 	awk -v tag="[$1]" '
 		/^not ok / {
-			k = n < 8 ? n : 8
-			for (i = n - k; i < n; i++) print tag "   " ring[i % 8]
+			k = n < 12 ? n : 12
+			for (i = n - k; i < n; i++) print tag "   " ring[i % 12]
 			print tag " " $0; n = 0; next
 		}
-		/^#/ { ring[n % 8] = $0; n++; next }
+		/^#/ { ring[n % 12] = $0; n++; next }
 		/^ok / { n = 0 }' "$out"
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -n1)
 	p=${line%% passed*}

@@ -84,7 +84,11 @@ while IFS= read -r line; do
 		d=${d#* }
 		case "$line" in
 		ok*) ok "rsg_fault: $d" ;;
-		*) not_ok "rsg_fault: $d" ;;
+		*)
+			# The kernel's last words, for a report that has only
+			# this log's summary.
+			dmesg | tail -n 4 | sed 's/^/# dmesg: /'
+			not_ok "rsg_fault: $d" ;;
 		esac ;;
 	"# faults: "*)
 		echo "$line"

@@ -161,11 +161,55 @@ static int inquiry(const char *path)
 	return r;
 }
 
-static int wait_in(int fd, int ms)
+/* Where run() is, for what wait_in() prints. */
+static const char *cur_scen;
+static int cur_drv;
+static unsigned int cur_n;
+
+/* One comment line on the LU and scsi_debug, for a failure's report. */
+static void dump_state(int fd)
+{
+	char delay[16] = "?", ndelay[16] = "?", opts[16] = "?", nth[16] = "?";
+	char state[32] = "?", busy[16] = "?";
+	const char *hctl = getenv("RSG_HCTL");
+	int waiting = -1;
+
+	ioctl(fd, SG_GET_NUM_WAITING, &waiting);
+	read_str(delay, sizeof(delay), SDEBUG_DRV "delay");
+	read_str(ndelay, sizeof(ndelay), SDEBUG_DRV "ndelay");
+	read_str(opts, sizeof(opts), SDEBUG_DRV "opts");
+	read_str(nth, sizeof(nth), SDEBUG_DRV "every_nth");
+	if (hctl) {
+		read_str(state, sizeof(state),
+			 "/sys/class/scsi_device/%s/device/state", hctl);
+		read_str(busy, sizeof(busy),
+			 "/sys/class/scsi_device/%s/device/device_busy", hctl);
+	}
+	fprintf(stderr,
+		"# state: waiting=%d sdev=%s busy=%s; scsi_debug delay=%s ndelay=%s opts=%s every_nth=%s\n",
+		waiting, state, busy, delay, ndelay, opts, nth);
+}
+
+/*
+ * A completion comes within milliseconds; one later than SLOW_WAIT_MS is
+ * reported with the LU's state, and one missing after the command's
+ * timeout (20 s, then the mid-layer's abort) fails.
+ */
+#define SLOW_WAIT_MS	10000
+#define LOST_WAIT_MS	45000
+
+static int wait_in(int fd)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int r = poll(&p, 1, SLOW_WAIT_MS);
 
-	return poll(&p, 1, ms) == 1 && (p.revents & POLLIN) ? 0 : -ETIME;
+	if (r == 0) {
+		fprintf(stderr, "# %s %s N=%u: no completion after %d ms\n",
+			cur_scen, drv_name[cur_drv], cur_n, SLOW_WAIT_MS);
+		dump_state(fd);
+		r = poll(&p, 1, LOST_WAIT_MS - SLOW_WAIT_MS);
+	}
+	return r == 1 && (p.revents & POLLIN) ? 0 : -ETIME;
 }
 
 /*
@@ -454,7 +498,7 @@ static const char *chk_write_v3(struct ctx *c, int r)
 {
 	if (r)
 		return NULL;
-	if (wait_in(c->fd, 10000))
+	if (wait_in(c->fd))
 		return "no response to a queued request";
 	if (read(c->fd, &c->h[0], sizeof(c->h[0])) != sizeof(c->h[0]))
 		return "read() of the response failed";
@@ -473,7 +517,7 @@ static int setup_read_v3(struct ctx *c)
 	hdr_read_64k(c);
 	if (write(c->fd, &c->h[0], sizeof(c->h[0])) < 0)
 		return -errno;
-	return wait_in(c->fd, 10000);
+	return wait_in(c->fd);
 }
 
 static int op_read_v3(struct ctx *c)
@@ -507,7 +551,7 @@ static const char *chk_write_v2(struct ctx *c, int r)
 
 	if (r)
 		return NULL;
-	if (wait_in(c->fd, 10000))
+	if (wait_in(c->fd))
 		return "no response to a queued v2 request";
 	if (read(c->fd, c->buf, len) != (ssize_t)len)
 		return "v2 read() of the response failed";
@@ -602,7 +646,7 @@ static const char *chk_queued(struct ctx *c, int r)
 	while (c->queued) {
 		struct rsg_batch b = {
 			.hdrs = (uintptr_t)got, .count = NBATCH,
-			.flags = RSG_BATCH_WAIT, .timeout_ms = 10000,
+			.flags = RSG_BATCH_WAIT, .timeout_ms = LOST_WAIT_MS,
 		};
 
 		if (ioctl(c->fd, RSG_IOGET_BATCH, &b) < 0)
@@ -637,7 +681,7 @@ static int setup_queued(struct ctx *c)
 		return -EIO;
 	c->queued = NBATCH;
 	/* op reaps what is ready; the rest are reaped by chk_rest. */
-	r = wait_in(c->fd, 10000);
+	r = wait_in(c->fd);
 	sleep_ms(20);
 	return r;
 }
@@ -657,7 +701,7 @@ static int op_get_batch(struct ctx *c)
 	struct sg_io_hdr got[NBATCH];
 	struct rsg_batch b = {
 		.hdrs = (uintptr_t)got, .count = NBATCH,
-		.flags = RSG_BATCH_WAIT, .timeout_ms = 10000,
+		.flags = RSG_BATCH_WAIT, .timeout_ms = LOST_WAIT_MS,
 	};
 	unsigned int i;
 
@@ -676,7 +720,7 @@ static const char *chk_rest(struct ctx *c, int r)
 	while (c->queued > 0) {
 		struct sg_io_hdr got;
 
-		if (wait_in(c->fd, 10000) || ioctl(c->fd, RSG_IOGET, &got) < 0)
+		if (wait_in(c->fd) || ioctl(c->fd, RSG_IOGET, &got) < 0)
 			return "a queued request was lost";
 		c->queued--;
 	}
@@ -835,6 +879,9 @@ static void run(struct __test_metadata *_metadata, const struct scen *s,
 		int r, u;
 
 		c->queued = 0;
+		cur_scen = s->name;
+		cur_drv = d;
+		cur_n = n;
 		if (s->setup) {
 			r = s->setup(c);
 			ASSERT_EQ(0, r) {
