@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Device removal and addition: an rsg node and its class device follow the
 # SCSI device, an fd held across removal gets ENODEV, and rescans and new
-# hosts get nodes. sg is checked alongside as the reference.
+# hosts get nodes; a scanner LU takes any command from a read-only file.
+# sg is checked alongside as the reference.
 #
 # RSG_HCTL names the LU (default: the first SCSI device). With
 # RSG_SELF_TEST=1 only sg is checked.
@@ -135,5 +136,46 @@ for d in $drivers; do
 		wait_for 5 gone "/sys/class/$(class_of $d)/${name[$d]}"
 done
 check "$hctl still there" present sg "$hctl"
+
+# 4. The command filter's exception for scanners (sg_allow_access): through
+# a file opened read-only, a scanner takes any command, here SYNCHRONIZE
+# CACHE(10), which a disk's file refuses with EPERM. Without CAP_SYS_RAWIO,
+# which passes every filter. scsi_debug makes the LUs it scans after ptype=6
+# scanners.
+ptype=/sys/bus/pseudo/drivers/scsi_debug/ptype
+old_ptype=$(cat $ptype)
+sync_ro() {
+	setpriv --bounding-set=-sys_rawio \
+		sg_raw -R "$1" 35 00 00 00 00 00 00 00 00 00 2>&1
+	echo "exit $?"
+}
+ls /sys/class/scsi_host > "$tmp/hosts"
+echo 6 > $ptype
+echo 1 > $adder
+check "scanner host added" wait_for 5 has_new_host
+nh=$(new_host)
+nh=${nh#host}
+nhctl=$nh:0:0:0
+check "$nhctl appeared" wait_for 5 test -e "/sys/class/scsi_device/$nhctl"
+echo "$old_ptype" > $ptype
+check_eq "$nhctl is a scanner" 6 "$(cat /sys/class/scsi_device/$nhctl/device/type)"
+for d in $drivers; do
+	check "$d: node for scanner $nhctl" wait_for 5 present $d "$nhctl"
+	sync_ro "$(node_of "$nhctl" $d)" > "$tmp/scanner.$d"
+	sync_ro "$(node_of "$hctl" $d)" > "$tmp/disk.$d"
+done
+check "sg: read-only SYNCHRONIZE CACHE reaches the scanner" \
+	grep -qx "exit 0" "$tmp/scanner.sg"
+check "sg: read-only SYNCHRONIZE CACHE refused on the disk" \
+	grep -qi "not permitted" "$tmp/disk.sg"
+if [ "$drivers" = "sg rsg" ]; then
+	check_eq "rsg: read-only SYNCHRONIZE CACHE on the scanner as through sg" \
+		"$(cat "$tmp/scanner.sg")" "$(cat "$tmp/scanner.rsg")"
+	check_eq "rsg: read-only SYNCHRONIZE CACHE on the disk as through sg" \
+		"$(sed 's|/dev/[a-z]*[0-9]*|DEV|g' "$tmp/disk.sg")" \
+		"$(sed 's|/dev/[a-z]*[0-9]*|DEV|g' "$tmp/disk.rsg")"
+fi
+echo -1 > $adder
+check "scanner host removed" wait_for 5 gone "/sys/class/scsi_host/host$nh"
 
 tap_end
