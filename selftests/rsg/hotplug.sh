@@ -102,19 +102,28 @@ done
 
 # 3. A new scsi_debug host gets nodes; removing it takes them away.
 adder=/sys/bus/pseudo/drivers/scsi_debug/add_host
-ls /sys/class/scsi_host > "$tmp/hosts"
 new_host() {
 	ls /sys/class/scsi_host | grep -vxF -f "$tmp/hosts" | head -n1
 }
 has_new_host() {
 	[ -n "$(new_host)" ]
 }
-echo 1 > $adder
-check "scsi_debug host added" wait_for 5 has_new_host
-nh=$(new_host)
-nh=${nh#host}
-nhctl=$nh:0:0:0
-check "$nhctl appeared" wait_for 5 test -e "/sys/class/scsi_device/$nhctl"
+# add_lu WHAT: adds a scsi_debug host; its number in nh, its LU in nhctl.
+add_lu() {
+	ls /sys/class/scsi_host > "$tmp/hosts"
+	echo 1 > $adder
+	check "$1 host added" wait_for 5 has_new_host
+	nh=$(new_host)
+	nh=${nh#host}
+	nhctl=$nh:0:0:0
+	check "$nhctl appeared" wait_for 5 test -e "/sys/class/scsi_device/$nhctl"
+}
+# remove_lu WHAT: removes the host add_lu added.
+remove_lu() {
+	echo -1 > $adder
+	check "$1 host removed" wait_for 5 gone "/sys/class/scsi_host/host$nh"
+}
+add_lu "scsi_debug"
 for d in $drivers; do
 	check "$d: node and class device for $nhctl" wait_for 5 present $d "$nhctl"
 	node[$d]=$(node_of "$nhctl" $d)
@@ -128,8 +137,7 @@ if [ "$drivers" = "sg rsg" ]; then
 	check "rsg: sg_inq on $nhctl as through sg" cmp -s "$tmp/inq.sg" "$tmp/inq.rsg"
 fi
 
-echo -1 > $adder
-check "scsi_debug host removed" wait_for 5 gone "/sys/class/scsi_host/host$nh"
+remove_lu "scsi_debug"
 for d in $drivers; do
 	check "$d: ${node[$d]} removed with its host" wait_for 5 gone "${node[$d]}"
 	check "$d: class device ${name[$d]} removed with its host" \
@@ -149,14 +157,8 @@ sync_ro() {
 		sg_raw -R "$1" 35 00 00 00 00 00 00 00 00 00 2>&1
 	echo "exit $?"
 }
-ls /sys/class/scsi_host > "$tmp/hosts"
 echo 6 > $ptype
-echo 1 > $adder
-check "scanner host added" wait_for 5 has_new_host
-nh=$(new_host)
-nh=${nh#host}
-nhctl=$nh:0:0:0
-check "$nhctl appeared" wait_for 5 test -e "/sys/class/scsi_device/$nhctl"
+add_lu "scanner"
 echo "$old_ptype" > $ptype
 check_eq "$nhctl is a scanner" 6 "$(cat /sys/class/scsi_device/$nhctl/device/type)"
 for d in $drivers; do
@@ -175,7 +177,6 @@ if [ "$drivers" = "sg rsg" ]; then
 		"$(sed 's|/dev/[a-z]*[0-9]*|DEV|g' "$tmp/disk.sg")" \
 		"$(sed 's|/dev/[a-z]*[0-9]*|DEV|g' "$tmp/disk.rsg")"
 fi
-echo -1 > $adder
-check "scanner host removed" wait_for 5 gone "/sys/class/scsi_host/host$nh"
+remove_lu "scanner"
 
 tap_end
