@@ -11,7 +11,7 @@
 # FAULTS_LOAD_WINDOW: how many of the last allocations of a module load to
 # fail (default 100: rsg's init ends with the attach to the LU, and a load
 # takes seconds on the debug kernel); FAULTS_ATTACH_WINDOW: the same for a
-# LU scan (default 60; 0 skips it).
+# LU scan (default 150, ending 20 faults after rsg's attach; 0 skips it).
 cd "$(dirname "$0")/../.." || exit 1
 . selftests/rsg/tap.sh
 . tools/vm/guest.sh
@@ -20,7 +20,7 @@ dbg=/sys/kernel/debug
 prog=selftests/rsg/out/rsg_fault
 hctl=${RSG_HCTL:-$(ls /sys/class/scsi_device | head -n1)}
 load_window=${FAULTS_LOAD_WINDOW:-100}
-attach_window=${FAULTS_ATTACH_WINDOW:-60}
+attach_window=${FAULTS_ATTACH_WINDOW:-150}
 
 [ -d "$dbg/failslab" ] || mount -t debugfs none "$dbg" 2> /dev/null
 if [ ! -e /proc/self/fail-nth ] || [ ! -d "$dbg/failslab" ] ||
@@ -218,7 +218,11 @@ attach_loop() {
 	first=$((allocs - attach_window))
 	[ "$first" -ge 1 ] || first=1
 	n=$allocs
-	while [ "$n" -ge "$first" ]; do
+	# The count varies from scan to scan (slab pages, stack depot), so the
+	# window is wide; once rsg's attach was reached, 20 more faults (into
+	# the mid-layer's and sg's earlier allocations) end the walk.
+	past=0
+	while [ "$n" -ge "$first" ] && [ "$past" -le 20 ]; do
 		out=$(lu_scan "$n")
 		left=${out##*left=}
 		n=$((n - 1))
@@ -229,12 +233,14 @@ attach_loop() {
 				:
 			elif [ -z "$(node_of "$lu2" rsg)" ]; then
 				[ -n "$(node_of "$lu2" sg)" ] &&
-					attach_noattach=$((attach_noattach + 1))
+					attach_noattach=$((attach_noattach + 1)) &&
+					past=-1
 			else
 				attach_bad="$attach_bad scan@$((n + 1)):node-unusable"
 			fi
 		fi
 		lu_delete || { attach_bad="$attach_bad scan@$((n + 1)):delete"; break; }
+		[ "$attach_noattach" -gt 0 ] && past=$((past + 1))
 	done
 	echo "# faults: device_attach rsg injected=$attach_faults no_attach=$attach_noattach"
 	total=$((total + attach_faults))
