@@ -72,15 +72,23 @@ impl Order {
 }
 
 impl PageRun {
-    /// Allocates a zeroed run without warning on failure; `None` when
-    /// memory is short, so callers can retry with a smaller order.
-    pub(crate) fn new(order: Order) -> Option<Self> {
+    /// Allocates a run without warning on failure, its first `zero` pages
+    /// (or all of them) cleared; `None` when memory is short, so callers can
+    /// retry with a smaller order.
+    pub(crate) fn new(order: Order, zero: usize) -> Option<Self> {
+        let pages = 1usize << order.get();
+        let all = zero >= pages;
         // SAFETY: Returns a constant.
-        let gfp = unsafe { shim::rsg_gfp_buffer() };
+        let gfp = unsafe { shim::rsg_gfp_buffer(all) };
         // SAFETY: Any order and these flags are valid; a NULL return is
         // handled below.
-        let page = unsafe { shim::rsg_alloc_pages(gfp, order.get()) };
-        NonNull::new(page).map(|page| Self { page })
+        let page = NonNull::new(unsafe { shim::rsg_alloc_pages(gfp, order.get()) })?;
+        if !all && zero > 0 {
+            // SAFETY: The run has `pages` pages, more than `zero`, and is
+            // ours alone.
+            unsafe { shim::rsg_clear_pages(page.as_ptr(), zero as u32) };
+        }
+        Some(Self { page })
     }
 
     /// The number of pages in the run.
@@ -114,13 +122,17 @@ impl PageRuns {
         }
     }
 
-    /// Allocates `count` runs of `order`; `Ok(false)` when a run could not
-    /// be had (the list is then empty), `Err` when the list itself could not.
-    pub(crate) fn fill(&mut self, order: Order, count: usize) -> Result<bool> {
+    /// Allocates `count` runs of `order` whose first `zero` bytes are
+    /// cleared (in whole pages); `Ok(false)` when a run could not be had
+    /// (the list is then empty), `Err` when the list itself could not.
+    pub(crate) fn fill(&mut self, order: Order, count: usize, zero: usize) -> Result<bool> {
         self.runs = KVec::with_capacity(count, GFP_KERNEL)?;
         self.order = order;
+        let mut left = zero.div_ceil(PAGE_SIZE);
         for _ in 0..count {
-            match PageRun::new(order) {
+            let run_zero = left.min(1 << order.get());
+            left -= run_zero;
+            match PageRun::new(order, run_zero) {
                 Some(run) => self.runs.push(run, GFP_KERNEL)?,
                 None => {
                     self.runs = KVec::new();

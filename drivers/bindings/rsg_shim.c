@@ -11,6 +11,7 @@
 #include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/gfp.h>
+#include <linux/highmem.h>
 #include <linux/io_uring/cmd.h>
 #include <linux/jiffies.h>
 #include <linux/mm.h>
@@ -474,10 +475,19 @@ void *rsg_page_address(struct page *page)
 	return page_address(page);
 }
 
-unsigned int rsg_gfp_buffer(void)
+unsigned int rsg_gfp_buffer(bool zero)
 {
-	return (__force unsigned int)(GFP_KERNEL | __GFP_COMP | __GFP_NOWARN |
-				      __GFP_ZERO);
+	gfp_t gfp = GFP_KERNEL | __GFP_COMP | __GFP_NOWARN;
+
+	return (__force unsigned int)(zero ? gfp | __GFP_ZERO : gfp);
+}
+
+void rsg_clear_pages(struct page *page, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		clear_highpage(page + i);
 }
 
 unsigned int rsg_page_order(struct page *page)

@@ -29,8 +29,14 @@ impl Buffer {
     /// Builds a buffer of at least `size` bytes from at most `max_runs` runs
     /// of `scatter_elem_sz` bytes, falling back to smaller runs when memory
     /// is fragmented. `ENOMEM` when it cannot be had within `max_runs`.
-    pub(crate) fn build(size: usize, max_runs: usize) -> Result<Self> {
+    ///
+    /// Runs are as large as sg's even for a short command, since the block
+    /// layer's limits (and so its errnos) depend on them. Only the pages
+    /// holding the first `size` bytes are cleared, unless `clear_all`: those
+    /// are all a transfer can show the caller.
+    pub(crate) fn build(size: usize, max_runs: usize, clear_all: bool) -> Result<Self> {
         let len = size.max(1).next_multiple_of(SECTOR_SIZE);
+        let zero = if clear_all { usize::MAX } else { len };
         let mut order = Order::for_bytes(module::scatter_elem_sz() as usize);
         let mut runs = PageRuns::new();
         loop {
@@ -38,7 +44,7 @@ impl Buffer {
             if count > max_runs {
                 return Err(ENOMEM);
             }
-            if runs.fill(order, count)? {
+            if runs.fill(order, count, zero)? {
                 return Ok(Self { runs, len });
             }
             order = order.smaller().ok_or(ENOMEM)?;
@@ -51,7 +57,7 @@ impl Buffer {
         let mut size = size;
         loop {
             size = size.max(PAGE_SIZE);
-            if let Ok(buf) = Self::build(size, max_runs) {
+            if let Ok(buf) = Self::build(size, max_runs, true) {
                 return buf;
             }
             size >>= 1;

@@ -309,7 +309,8 @@ fn map_data(
         )?;
         return Ok(RequestIo::reserve(mapping, claim, len));
     }
-    let buf = Buffer::build(len, ofile.sg_tablesize as usize)?;
+    // A v2 response returns whole runs, as sg's does: they must be clear.
+    let buf = Buffer::build(len, ofile.sg_tablesize as usize, hdr.interface_id == 0)?;
     let bounce = Bounce {
         pages: buf.runs(),
         copy_in_for_read,
