@@ -364,7 +364,12 @@ impl Request {
     /// Takes the data side out, to read v2 data-in from its pages before
     /// [`Request::finish`].
     pub(crate) fn take_io(&self) -> Option<RequestIo> {
-        self.state.access_mut(&mut self.file.inner.lock()).io.take()
+        self.take_io_locked(&mut self.file.inner.lock())
+    }
+
+    /// [`Request::take_io`] under the file's lock, which the caller holds.
+    pub(crate) fn take_io_locked(&self, inner: &mut FileInner) -> Option<RequestIo> {
+        self.state.access_mut(inner).io.take()
     }
 
     /// Puts back the data side taken by [`Request::take_io`], leaving the

@@ -4,7 +4,8 @@
 //! requests and reap their completions in any order, singly or in batches,
 //! and cancel one by its tag.
 
-use super::v3::{write_hdr, write_response};
+use super::v3::{fill_response, write_hdr};
+use crate::abstractions::scsi::write_sg_io_hdr;
 use crate::abstractions::file::File;
 use crate::abstractions::time;
 use crate::core::file::OpenFile;
@@ -38,11 +39,17 @@ fn queue_one(ofile: ArcBorrow<'_, OpenFile>, file: &File, addr: usize) -> Result
 
 /// Writes the oldest completion to the header at `addr`.
 fn get_one(ofile: &OpenFile, addr: usize) -> Result<bool> {
-    let Some(req) = ofile.inner.lock().queues.pop_done() else {
-        return Ok(false);
+    let (req, resp, io) = {
+        let mut inner = ofile.inner.lock();
+        let Some(req) = inner.queues.pop_done() else {
+            return Ok(false);
+        };
+        let resp = req.response(&inner);
+        let io = req.take_io_locked(&mut inner);
+        (req, resp, io)
     };
-    let ret = write_response(&req, addr);
-    let retired = req.retire();
+    let ret = fill_response(&req, &resp).and_then(|hdr| write_sg_io_hdr(&hdr, addr));
+    let retired = req.finish(io);
     ret.and(retired).map(|()| true)
 }
 

@@ -118,10 +118,14 @@ pub(crate) fn read(
             }
         }
     };
-    drop(inner);
     if req.hdr.interface_id != 0 {
-        v3::new_read(&req, buf, count)
+        // The response and the data side come out under the lock held.
+        let resp = req.response(&inner);
+        let io = req.take_io_locked(&mut inner);
+        drop(inner);
+        v3::new_read(&req, &resp, io, buf, count)
     } else {
+        drop(inner);
         v2::read(&req, buf, count)
     }
 }

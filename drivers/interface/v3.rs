@@ -156,9 +156,7 @@ pub(crate) fn common_write(
     sg_io_owned: bool,
 ) -> Result<Arc<Request>> {
     let built = build(ofile, slot, hdr, cdb, timeout, start_ms, sg_io_owned, None)?;
-    let req = built.req.clone();
-    built.start::<Request>(req.clone());
-    Ok(req)
+    Ok(built.start_request())
 }
 
 /// A request built and listed, not yet started.
@@ -174,6 +172,15 @@ impl Built {
     pub(crate) fn start<T: Completion>(self, data: T::Data) {
         self.req.file.dev.stats.start();
         self.rq.start::<T>(data, self.timeout, self.at_head);
+    }
+
+    /// Starts a request that completes as sg's do, and returns it.
+    pub(crate) fn start_request(self) -> Arc<Request> {
+        self.req.file.dev.stats.start();
+        let req = self.req;
+        self.rq
+            .start::<Request>(req.clone(), self.timeout, self.at_head);
+        req
     }
 }
 
@@ -328,19 +335,20 @@ fn map_data(
 /// Returns a completed v3 response to the header at `buf` and retires the
 /// request (sg's `sg_new_read`). A short `count` loses the response, as in
 /// sg.
-pub(crate) fn new_read(req: &Arc<Request>, buf: usize, count: usize) -> Result<usize> {
+pub(crate) fn new_read(
+    req: &Arc<Request>,
+    resp: &Response,
+    io: Option<RequestIo>,
+    buf: usize,
+    count: usize,
+) -> Result<usize> {
     let ret = if count < hdr_size() {
         Err(EINVAL)
     } else {
-        write_response(req, buf)
+        fill_response(req, resp).and_then(|hdr| write_sg_io_hdr(&hdr, buf))
     };
-    let retired = req.retire();
+    let retired = req.finish(io);
     ret.and(retired).map(|()| count)
-}
-
-/// Writes a completed request's response to the v3 header at `buf`.
-pub(crate) fn write_response(req: &Arc<Request>, buf: usize) -> Result {
-    write_sg_io_hdr(&response_hdr(req)?, buf)
 }
 
 /// A completed request's header with its outputs filled in, as sg returns
@@ -351,7 +359,7 @@ pub(crate) fn response_hdr(req: &Request) -> Result<sg_io_hdr> {
 }
 
 /// The header of `req` with `resp`, its response, filled in.
-fn fill_response(req: &Request, resp: &Response) -> Result<sg_io_hdr> {
+pub(crate) fn fill_response(req: &Request, resp: &Response) -> Result<sg_io_hdr> {
     let mut hdr = req.hdr;
     hdr.status = resp.status;
     hdr.masked_status = resp.masked_status;
@@ -395,9 +403,10 @@ pub(crate) fn sg_io(ofile: ArcBorrow<'_, OpenFile>, file: &File, arg: usize) -> 
     }
     if req.take_if_ready(&mut inner) {
         let resp = req.response(&inner);
+        let io = req.take_io_locked(&mut inner);
         drop(inner);
         let ret = fill_response(&req, &resp).and_then(|hdr| write_sg_io_hdr(&hdr, arg));
-        return ret.and(req.retire());
+        return ret.and(req.finish(io));
     }
     req.set_orphan(&mut inner);
     Err(ERESTARTSYS)
