@@ -14,6 +14,7 @@ use crate::abstractions::time;
 use crate::abstractions::wait::{new_wait_queue, Fasync, WaitQueue};
 use crate::uapi::{SG_DEFAULT_TIMEOUT_USER, SG_MAX_QUEUE};
 use kernel::prelude::*;
+use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::sync::{new_mutex, Arc, ArcBorrow, Mutex};
 
 /// What completions share with process context, under an irq-safe lock.
@@ -99,8 +100,6 @@ pub(crate) struct FileState {
     /// The per-file reserve buffer, shared with requests, `mmap()` faults
     /// and v2 reads, which use it without this lock.
     pub(crate) reserve: Arc<Buffer>,
-    /// A request is using `reserve`.
-    pub(crate) reserve_in_use: bool,
     /// The v2 timeout in jiffies, and as the user set it (`USER_HZ`).
     pub(crate) timeout: i32,
     pub(crate) timeout_user: i32,
@@ -127,7 +126,8 @@ impl ReserveClaim {
 
 impl Drop for ReserveClaim {
     fn drop(&mut self) {
-        self.file.state.lock().reserve_in_use = false;
+        // Claims are made under the state lock; giving one back needs none.
+        self.file.reserve_in_use.store(false, Ordering::Release);
     }
 }
 
@@ -147,6 +147,8 @@ pub(crate) struct OpenFile {
     pub(crate) fasync: Fasync,
     #[pin]
     pub(crate) state: Mutex<FileState>,
+    /// A request holds the reserve buffer; set under `state`'s lock.
+    pub(crate) reserve_in_use: AtomicBool,
     _open_ref: OpenRef,
     _module: ModuleRef,
 }
@@ -209,17 +211,23 @@ impl OpenFile {
                 fasync: Fasync::new(),
                 state <- new_mutex!(FileState {
                     reserve,
-                    reserve_in_use: false,
                     timeout: (i64::from(SG_DEFAULT_TIMEOUT_USER) * time::hz() / time::user_hz()) as i32,
                     timeout_user: SG_DEFAULT_TIMEOUT_USER,
                     mmap_called: false,
                     next_cmd_len: 0,
                 }),
+                reserve_in_use: AtomicBool::new(false),
                 _open_ref: open_ref,
                 _module: ModuleRef::new(&crate::THIS_MODULE),
             }),
             GFP_KERNEL,
         )
+    }
+
+    /// Whether a request holds the reserve buffer. Under the state lock a
+    /// `false` stays so: claims are made under it.
+    pub(crate) fn reserve_busy(&self) -> bool {
+        self.reserve_in_use.load(Ordering::Acquire)
     }
 
     /// Claims the reserve buffer for `len` bytes if it is free and large
@@ -230,9 +238,9 @@ impl OpenFile {
         len: usize,
         mmap_io: bool,
     ) -> Result<Option<ReserveClaim>> {
-        let mut st = self.state.lock();
-        if len <= st.reserve.len() && !st.reserve_in_use {
-            st.reserve_in_use = true;
+        let st = self.state.lock();
+        if len <= st.reserve.len() && !self.reserve_busy() {
+            self.reserve_in_use.store(true, Ordering::Relaxed);
             let buf = st.reserve.clone();
             drop(st);
             return Ok(Some(ReserveClaim {

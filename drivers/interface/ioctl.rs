@@ -143,7 +143,7 @@ pub(crate) fn ioctl(
             let size = val.min(max_sectors_bytes(dev)) as usize;
             let mut st = ofile.state.lock();
             if size != st.reserve.len() {
-                if st.mmap_called || st.reserve_in_use {
+                if st.mmap_called || ofile.reserve_busy() {
                     return Err(EBUSY);
                 }
                 // Allocate first: past this point the resize cannot fail and

@@ -75,7 +75,7 @@ pub(crate) fn write_hdr(
         if hdr.flags & SG_FLAG_DIRECT_IO != 0 {
             return Err(EINVAL);
         }
-        if st.reserve_in_use {
+        if ofile.reserve_busy() {
             return Err(EBUSY);
         }
     }
