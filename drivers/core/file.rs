@@ -13,8 +13,8 @@ use crate::abstractions::sync::{new_spinlock_irq, SpinLockIrq};
 use crate::abstractions::time;
 use crate::abstractions::wait::{new_wait_queue, Fasync, WaitQueue};
 use crate::uapi::{SG_DEFAULT_TIMEOUT_USER, SG_MAX_QUEUE};
-use kernel::prelude::*;
 use core::sync::atomic::{AtomicBool, Ordering};
+use kernel::prelude::*;
 use kernel::sync::{new_mutex, Arc, ArcBorrow, Mutex};
 
 /// What completions share with process context, under an irq-safe lock.

@@ -5,8 +5,8 @@
 //! and cancel one by its tag.
 
 use super::v3::{fill_response, write_hdr};
-use crate::abstractions::scsi::write_sg_io_hdr;
 use crate::abstractions::file::File;
+use crate::abstractions::scsi::write_sg_io_hdr;
 use crate::abstractions::time;
 use crate::core::file::OpenFile;
 use crate::uapi::{sg_io_hdr, RsgBatch as Batch, RsgCancel as Cancel};
