@@ -148,7 +148,7 @@ run_qbench() {
 # added to its device settings (an engine, say). sg's side is rsgdd's sg
 # engine (write()/read()) at the same depth, at most 16, so that both sides
 # pay for the same tool. 4 MiB a command slot, up to 64 MiB: about a second
-# at every depth under the nd profile (at least 16 MiB under d0).
+# at every depth under the nd profile (at least 64 MiB under d0).
 run_rsgdd() {
 	local drv=$1 dev=$2 d=$3 line set n
 	if [ "$drv" = rsg ]; then
@@ -160,10 +160,10 @@ run_rsgdd() {
 		set=dev=$dev,bs=4k,depth=$d,engine=sg
 	fi
 	n=$((4194304 * (d < 16 ? d : 16)))
-	# Under d0 a command takes microseconds: at least 4096 of them, or
-	# thread and ring set-up weigh on the figure.
-	if [ "$profile" = d0 ] && [ "$n" -lt 16777216 ]; then
-		n=16777216
+	# Under d0 a command takes microseconds: at least 16384 of them, or
+	# set-up and a stray 4 ms tick weigh on the figure.
+	if [ "$profile" = d0 ] && [ "$n" -lt 67108864 ]; then
+		n=67108864
 	fi
 	line=$(run "$drv" "$dev" build/rsgdd -i "$set" -o sink -r 1 -m "$n") || return 1
 	echo "$line" | sed -n 's/.* I\/Os, \([0-9.]*\) IOPS.*/iops \1/p'
