@@ -109,6 +109,8 @@ pub(crate) enum Direction {
 pub(crate) struct Bounce<'a> {
     /// The pages.
     pub(crate) pages: &'a PageRuns,
+    /// How many of their runs the request may use (sg's `k_use_sg`).
+    pub(crate) runs: usize,
     /// Copy user data into the pages before a data-in command, too
     /// (`SG_DXFER_TO_FROM_DEV`).
     pub(crate) copy_in_for_read: bool,
@@ -212,7 +214,7 @@ impl ScsiRequest {
             pages: b.pages.as_page_array(),
             offset: 0,
             page_order: b.pages.order().get() as u16,
-            nr_entries: b.pages.len() as u16,
+            nr_entries: b.runs.min(b.pages.len()) as u16,
             null_mapped: ubuf == 0,
             from_user: b.copy_in_for_read,
         });

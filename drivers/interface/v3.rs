@@ -303,8 +303,11 @@ fn map_data(
     if let Some(claim) = claim {
         // Mapping may fault on user memory, so it runs without the state
         // lock; a failure drops the claim.
+        // Only the runs that hold the data, as sg links them: the block
+        // layer's limits, and so its errnos, follow their number.
         let bounce = Bounce {
             pages: claim.buffer().runs(),
+            runs: len.div_ceil(claim.buffer().run_bytes()).max(1),
             copy_in_for_read,
         };
         let mapping = rq.map_user(
@@ -320,6 +323,7 @@ fn map_data(
     let buf = Buffer::build(len, ofile.sg_tablesize as usize, hdr.interface_id == 0)?;
     let bounce = Bounce {
         pages: buf.runs(),
+        runs: buf.runs().len(),
         copy_in_for_read,
     };
     let mapping = rq.map_user(
