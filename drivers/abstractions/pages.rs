@@ -73,19 +73,19 @@ impl Order {
 
 impl PageRun {
     /// Allocates a run without warning on failure, its first `zero` pages
-    /// (or all of them) cleared; `None` when memory is short, so callers can
-    /// retry with a smaller order.
+    /// cleared (all of them when `zero` is larger); `None` when memory is
+    /// short, so callers can retry with a smaller order.
     pub(crate) fn new(order: Order, zero: usize) -> Option<Self> {
-        let pages = 1usize << order.get();
-        let all = zero >= pages;
         // SAFETY: Returns a constant.
-        let gfp = unsafe { shim::rsg_gfp_buffer(all) };
+        let gfp = unsafe { shim::rsg_gfp_buffer() };
         // SAFETY: Any order and these flags are valid; a NULL return is
         // handled below.
         let page = NonNull::new(unsafe { shim::rsg_alloc_pages(gfp, order.get()) })?;
-        if !all && zero > 0 {
-            // SAFETY: The run has `pages` pages, more than `zero`, and is
-            // ours alone.
+        let zero = zero.min(1 << order.get());
+        if zero > 0 {
+            // SAFETY: `page` heads a compound run of `1 << order` pages, so
+            // the `zero` pages from it are one contiguous allocation; it was
+            // allocated just now and nothing else can reach it yet.
             unsafe { shim::rsg_clear_pages(page.as_ptr(), zero as u32) };
         }
         Some(Self { page })

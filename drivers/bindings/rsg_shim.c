@@ -475,11 +475,10 @@ void *rsg_page_address(struct page *page)
 	return page_address(page);
 }
 
-unsigned int rsg_gfp_buffer(bool zero)
+/* Not zeroed: callers clear what a transfer can show (rsg_clear_pages). */
+unsigned int rsg_gfp_buffer(void)
 {
-	gfp_t gfp = GFP_KERNEL | __GFP_COMP | __GFP_NOWARN;
-
-	return (__force unsigned int)(zero ? gfp | __GFP_ZERO : gfp);
+	return (__force unsigned int)(GFP_KERNEL | __GFP_COMP | __GFP_NOWARN);
 }
 
 void rsg_clear_pages(struct page *page, unsigned int n)

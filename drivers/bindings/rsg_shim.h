@@ -167,7 +167,7 @@ void rsg_uring_cmd_complete_in_task(struct io_uring_cmd *cmd,
 /* Pages. */
 struct page *rsg_alloc_pages(unsigned int gfp, unsigned int order);
 void *rsg_page_address(struct page *page);
-unsigned int rsg_gfp_buffer(bool zero);
+unsigned int rsg_gfp_buffer(void);
 void rsg_clear_pages(struct page *page, unsigned int n);
 unsigned int rsg_page_order(struct page *page);
 

@@ -77,6 +77,12 @@ impl Buffer {
         self.runs.order().bytes()
     }
 
+    /// How many runs hold the first `len` bytes (sg's `k_use_sg` for a
+    /// request linked to the reserve).
+    pub(crate) fn runs_for(&self, len: usize) -> usize {
+        len.div_ceil(self.run_bytes())
+    }
+
     /// The page runs.
     pub(crate) fn runs(&self) -> &PageRuns {
         &self.runs

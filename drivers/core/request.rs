@@ -147,7 +147,7 @@ impl RequestIo {
     pub(crate) fn reserve(mapping: UserMapping, claim: ReserveClaim, len: usize) -> Self {
         Self {
             mapping: Some(mapping),
-            runs: len.div_ceil(claim.buffer().run_bytes()),
+            runs: claim.buffer().runs_for(len),
             buffer: DataBuffer::Reserve(claim),
             len,
             pinned: None,
@@ -181,6 +181,12 @@ impl RequestIo {
     pub(crate) fn is_direct(&self) -> bool {
         self.pinned.is_some()
     }
+}
+
+/// What a reader takes out of a claimed request: [`Request::take`].
+pub(crate) struct Taken {
+    pub(crate) response: Response,
+    pub(crate) io: Option<RequestIo>,
 }
 
 /// Which interface a request came through.
@@ -364,12 +370,17 @@ impl Request {
     /// Takes the data side out, to read v2 data-in from its pages before
     /// [`Request::finish`].
     pub(crate) fn take_io(&self) -> Option<RequestIo> {
-        self.take_io_locked(&mut self.file.inner.lock())
+        self.state.access_mut(&mut self.file.inner.lock()).io.take()
     }
 
-    /// [`Request::take_io`] under the file's lock, which the caller holds.
-    pub(crate) fn take_io_locked(&self, inner: &mut FileInner) -> Option<RequestIo> {
-        self.state.access_mut(inner).io.take()
+    /// A reader's share of a request it claimed: the response and the
+    /// data side, taken under the file's lock, which the caller holds.
+    pub(crate) fn take(&self, inner: &mut FileInner) -> Taken {
+        let st = self.state.access_mut(inner);
+        Taken {
+            response: st.response,
+            io: st.io.take(),
+        }
     }
 
     /// Puts back the data side taken by [`Request::take_io`], leaving the

@@ -4,9 +4,8 @@
 //! requests and reap their completions in any order, singly or in batches,
 //! and cancel one by its tag.
 
-use super::v3::{fill_response, write_hdr};
+use super::v3::{respond, write_hdr};
 use crate::abstractions::file::File;
-use crate::abstractions::scsi::write_sg_io_hdr;
 use crate::abstractions::time;
 use crate::core::file::OpenFile;
 use crate::uapi::{sg_io_hdr, RsgBatch as Batch, RsgCancel as Cancel};
@@ -39,18 +38,15 @@ fn queue_one(ofile: ArcBorrow<'_, OpenFile>, file: &File, addr: usize) -> Result
 
 /// Writes the oldest completion to the header at `addr`.
 fn get_one(ofile: &OpenFile, addr: usize) -> Result<bool> {
-    let (req, resp, io) = {
+    let (req, taken) = {
         let mut inner = ofile.inner.lock();
         let Some(req) = inner.queues.pop_done() else {
             return Ok(false);
         };
-        let resp = req.response(&inner);
-        let io = req.take_io_locked(&mut inner);
-        (req, resp, io)
+        let taken = req.take(&mut inner);
+        (req, taken)
     };
-    let ret = fill_response(&req, &resp).and_then(|hdr| write_sg_io_hdr(&hdr, addr));
-    let retired = req.finish(io);
-    ret.and(retired).map(|()| true)
+    respond(&req, taken, addr).map(|()| true)
 }
 
 /// Waits until a completion is ready: `EAGAIN` on timeout, `ERESTARTSYS`

@@ -120,10 +120,9 @@ pub(crate) fn read(
     };
     if req.hdr.interface_id != 0 {
         // The response and the data side come out under the lock held.
-        let resp = req.response(&inner);
-        let io = req.take_io_locked(&mut inner);
+        let taken = req.take(&mut inner);
         drop(inner);
-        v3::new_read(&req, &resp, io, buf, count)
+        v3::new_read(&req, taken, buf, count)
     } else {
         drop(inner);
         v2::read(&req, buf, count)

@@ -15,7 +15,7 @@ use crate::abstractions::uring::FixedBuffer;
 use crate::abstractions::{module, task, time};
 use crate::core::buffer::Buffer;
 use crate::core::file::{OpenFile, Slot};
-use crate::core::request::{Request, RequestIo, Response, Stage};
+use crate::core::request::{Request, RequestIo, Response, Stage, Taken};
 use crate::uapi::*;
 use kernel::prelude::*;
 use kernel::sync::{Arc, ArcBorrow};
@@ -156,7 +156,8 @@ pub(crate) fn common_write(
     sg_io_owned: bool,
 ) -> Result<Arc<Request>> {
     let built = build(ofile, slot, hdr, cdb, timeout, start_ms, sg_io_owned, None)?;
-    Ok(built.start_request())
+    let data = built.req.clone();
+    Ok(built.start::<Request>(data))
 }
 
 /// A request built and listed, not yet started.
@@ -168,19 +169,12 @@ pub(crate) struct Built {
 }
 
 impl Built {
-    /// Starts the request; `T::complete` gets `data` when it ends.
-    pub(crate) fn start<T: Completion>(self, data: T::Data) {
+    /// Starts the request and returns it; `T::complete` gets `data` when
+    /// it ends.
+    pub(crate) fn start<T: Completion>(self, data: T::Data) -> Arc<Request> {
         self.req.file.dev.stats.start();
         self.rq.start::<T>(data, self.timeout, self.at_head);
-    }
-
-    /// Starts a request that completes as sg's do, and returns it.
-    pub(crate) fn start_request(self) -> Arc<Request> {
-        self.req.file.dev.stats.start();
-        let req = self.req;
-        self.rq
-            .start::<Request>(req.clone(), self.timeout, self.at_head);
-        req
+        self.req
     }
 }
 
@@ -307,7 +301,7 @@ fn map_data(
         // layer's limits, and so its errnos, follow their number.
         let bounce = Bounce {
             pages: claim.buffer().runs(),
-            runs: len.div_ceil(claim.buffer().run_bytes()).max(1),
+            runs: claim.buffer().runs_for(len),
             copy_in_for_read,
         };
         let mapping = rq.map_user(
@@ -341,18 +335,23 @@ fn map_data(
 /// sg.
 pub(crate) fn new_read(
     req: &Arc<Request>,
-    resp: &Response,
-    io: Option<RequestIo>,
+    taken: Taken,
     buf: usize,
     count: usize,
 ) -> Result<usize> {
-    let ret = if count < hdr_size() {
-        Err(EINVAL)
-    } else {
-        fill_response(req, resp).and_then(|hdr| write_sg_io_hdr(&hdr, buf))
-    };
-    let retired = req.finish(io);
-    ret.and(retired).map(|()| count)
+    if count < hdr_size() {
+        let _ = req.finish(taken.io);
+        return Err(EINVAL);
+    }
+    respond(req, taken, buf).map(|()| count)
+}
+
+/// Writes a taken response to the v3 header at `buf` and retires the
+/// request, for `read()`, `SG_IO` and `RSG_IOGET`; a failed write is
+/// reported before a failed retirement.
+pub(crate) fn respond(req: &Arc<Request>, taken: Taken, buf: usize) -> Result {
+    let ret = fill_response(req, &taken.response).and_then(|hdr| write_sg_io_hdr(&hdr, buf));
+    ret.and(req.finish(taken.io))
 }
 
 /// A completed request's header with its outputs filled in, as sg returns
@@ -363,7 +362,7 @@ pub(crate) fn response_hdr(req: &Request) -> Result<sg_io_hdr> {
 }
 
 /// The header of `req` with `resp`, its response, filled in.
-pub(crate) fn fill_response(req: &Request, resp: &Response) -> Result<sg_io_hdr> {
+fn fill_response(req: &Request, resp: &Response) -> Result<sg_io_hdr> {
     let mut hdr = req.hdr;
     hdr.status = resp.status;
     hdr.masked_status = resp.masked_status;
@@ -406,11 +405,9 @@ pub(crate) fn sg_io(ofile: ArcBorrow<'_, OpenFile>, file: &File, arg: usize) -> 
         }
     }
     if req.take_if_ready(&mut inner) {
-        let resp = req.response(&inner);
-        let io = req.take_io_locked(&mut inner);
+        let taken = req.take(&mut inner);
         drop(inner);
-        let ret = fill_response(&req, &resp).and_then(|hdr| write_sg_io_hdr(&hdr, arg));
-        return ret.and(req.finish(io));
+        return respond(&req, taken, arg);
     }
     req.set_orphan(&mut inner);
     Err(ERESTARTSYS)
