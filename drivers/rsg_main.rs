@@ -65,11 +65,19 @@ impl kernel::Module for Rsg {
             major if major > 0 => Region::new_fixed(major as u32, MAX_DEVS, name)?,
             _ => return Err(EINVAL),
         };
-        let class = Arc::new(Class::new(c_str!("scsi_rsg"))?, GFP_KERNEL)?;
+        // On sg's major, sg cannot load: rsg takes its sysfs names too.
+        let sg_names = region.major() == SCSI_GENERIC_MAJOR;
+        let class = if sg_names {
+            Class::new_rsg_nodes(c_str!("scsi_generic"))?
+        } else {
+            Class::new(c_str!("scsi_rsg"))?
+        };
+        let class = Arc::new(class, GFP_KERNEL)?;
         {
             let mut globals = GLOBALS.lock();
             globals.major = region.major();
             globals.class = Some(class);
+            globals.sg_names = sg_names;
         }
         let queue = DriverQueue::new(c_str!("rsg")).inspect_err(|_| {
             GLOBALS.lock().class = None;
@@ -77,7 +85,7 @@ impl kernel::Module for Rsg {
         let proc = interface::proc::register().inspect_err(|_| {
             GLOBALS.lock().class = None;
         })?;
-        let sg_alias = if region.major() == SCSI_GENERIC_MAJOR {
+        let sg_alias = if sg_names {
             interface::proc::alias_sg()
         } else {
             None

@@ -146,6 +146,16 @@ impl Class {
             .map(|class| Self { class })
             .ok_or(ENOMEM)
     }
+
+    /// Creates the class `name` whose devices, named `sgN`, get nodes
+    /// named `rsgN`.
+    pub(crate) fn new_rsg_nodes(name: &'static CStr) -> Result<Self> {
+        let this = Self::new(name)?;
+        // SAFETY: The class is live and has no devices yet, so nothing reads
+        // the field while it is set.
+        unsafe { shim::rsg_class_set_rsg_nodes(this.class.as_ptr()) };
+        Ok(this)
+    }
 }
 
 impl Drop for Class {

@@ -44,6 +44,20 @@ void rsg_cdev_set_ops(struct cdev *cdev, const void *fops, struct module *owner)
 	cdev->owner = owner;
 }
 
+static char *rsg_node_name(const struct device *dev, umode_t *mode)
+{
+	return kasprintf(GFP_KERNEL, "r%s", dev_name(dev));
+}
+
+/*
+ * In sg's class the devices carry sg's names, which tools that walk sysfs
+ * look for, while their nodes keep rsg's.
+ */
+void rsg_class_set_rsg_nodes(struct class *cls)
+{
+	cls->devnode = rsg_node_name;
+}
+
 void rsg_poll_wait(struct file *file, struct wait_queue_head *wq,
 		   struct poll_table_struct *pt)
 {

@@ -44,6 +44,10 @@ bool scsi_cmd_allowed(unsigned char *cmd, bool open_for_write);
 
 void rsg_cdev_set_ops(struct cdev *cdev, const void *fops, struct module *owner);
 
+/* A class whose devices, named sgN, get /dev nodes named rsgN. */
+struct class;
+void rsg_class_set_rsg_nodes(struct class *cls);
+
 void rsg_poll_wait(struct file *file, struct wait_queue_head *wq,
 		   struct poll_table_struct *pt);
 

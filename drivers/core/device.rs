@@ -25,6 +25,10 @@ pub(crate) const MAX_DEVS: u32 = 1 << crate::abstractions::chrdev::MINOR_BITS;
 pub(crate) struct Globals {
     pub(crate) major: u32,
     pub(crate) class: Option<Arc<Class>>,
+    /// Standing in for sg on its major: sysfs names are sg's (`sgN` in
+    /// `scsi_generic`, linked as `generic`), so that tools walking sysfs
+    /// find the devices; nodes stay `/dev/rsgN`.
+    pub(crate) sg_names: bool,
     devices: KVec<Option<Arc<Device>>>,
 }
 
@@ -32,6 +36,7 @@ pub(crate) struct Globals {
 pub(crate) static GLOBALS: GlobalMutex<Globals> = GlobalMutex::new(Globals {
     major: 0,
     class: None,
+    sg_names: false,
     devices: KVec::new(),
 });
 
@@ -177,11 +182,17 @@ impl Device {
             }),
             GFP_KERNEL,
         )?;
-        let name = CString::try_from_fmt(fmt!("rsg{}", index))?;
+        let (name, link) = if globals.sg_names {
+            (
+                CString::try_from_fmt(fmt!("sg{}", index))?,
+                c_str!("generic"),
+            )
+        } else {
+            (CString::try_from_fmt(fmt!("rsg{}", index))?, c_str!("rsg"))
+        };
         let class = globals.class.as_ref().ok_or(ENODEV)?;
         let cdev = Cdev::add::<RsgFile>(devt, &crate::THIS_MODULE)?;
-        let class_dev =
-            ClassDevice::new(class, &dev.sdev, devt, &name, c_str!("rsg"), dev.clone())?;
+        let class_dev = ClassDevice::new(class, &dev.sdev, devt, &name, link, dev.clone())?;
         *dev.node.lock() = Some(Node {
             _class_dev: class_dev,
             _cdev: cdev,

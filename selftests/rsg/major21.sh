@@ -95,6 +95,14 @@ check_run "sg_readcap" sg_readcap sg_readcap "$dev"
 check_run "sg_scan -i" sg_scan_i sg_scan -i "$dev"
 check "sg_scan -i names the LU" grep -q "^DEV: scsi${hctl%%:*} channel=" \
 	"$tmp/sg_scan_i"
+# Tools that map a node of major 21 to its device through sysfs: only the
+# outputs are compared (scsi_debug has no EXTENDED COPY, so sg_xcopy fails
+# alike on both drivers).
+run sg_map26 sg_map26 "$dev"
+check "sg_map26 took the sg path" grep -q "^sg device: DEV " "$tmp/sg_map26"
+run sg_xcopy sg_xcopy if="$dev" of="$dev" bs=$bs count=8 seek=$((blocks * 2))
+check "sg_xcopy reached the device" grep -q "Xcopy operating parameters" \
+	"$tmp/sg_xcopy"
 
 head -c $((blocks * bs)) /dev/urandom > "$tmp/in"
 

@@ -88,6 +88,14 @@ if [ "$mod" = rsg ]; then
 	m=$(major_of "$(node_of "$hctl" rsg)")
 	check_eq "rsg major without sg" 21 "$m"
 	check "rsg node works on major 21" inq_ok
+	# There it takes sg's sysfs names, its node keeping rsg's.
+	n=$(basename "$(node_of "$hctl" rsg)")
+	check "class device ${n#r} in scsi_generic" \
+		grep -qx "DEVNAME=$n" "/sys/class/scsi_generic/${n#r}/uevent"
+	check "generic link under $hctl" \
+		test "$(readlink -f "/sys/class/scsi_device/$hctl/device/generic")" \
+		= "$(readlink -f "/sys/class/scsi_generic/${n#r}")"
+	check "no scsi_rsg class on major 21" gone /sys/class/scsi_rsg
 
 	# Back to the usual state: sg on 21, rsg dynamic.
 	check "rmmod rsg again" rmmod rsg

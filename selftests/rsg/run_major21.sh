@@ -56,7 +56,7 @@ swap() {
 
 # These outputs (node name replaced, exit status appended) come from the
 # LU and sg3_utils alone, so rsg must reproduce sg's exactly.
-same="sg_inq sg_readcap sg_scan_i sg_reset_none sg_reset_d sg_reset_dn
+same="sg_inq sg_readcap sg_scan_i sg_map26 sg_xcopy sg_reset_none sg_reset_d sg_reset_dn
 	sg_turs_after_reset sg_turs_after_ua sg_dd_w sg_dd_r sg_dd_verify
 	sg_dd_verify_bad sg_dd_bpt1 sg_dd_bpt512 sg_dd_dio_w sg_dd_dio_r
 	sg_dd_dio1_w sg_dd_dio1_r sg_dd_dd sg_dd_dd_r sgp_dd_w sgp_dd_r

@@ -38,12 +38,21 @@ udev_settle() {
 }
 
 # node_of H:C:T:L DRIVER: the /dev node of DRIVER ("sg" or "rsg") for that LU.
+# On char major 21 rsg's class device sits in scsi_generic like sg's; the
+# node's name (DEVNAME) tells the drivers apart.
 node_of() {
-	local cls=scsi_generic
-	[ "$2" = rsg ] && cls=scsi_rsg
-	local n
-	n=$(ls "/sys/class/scsi_device/$1/device/$cls" 2>/dev/null | head -n1)
-	[ -n "$n" ] && echo "/dev/$n"
+	local d n
+	for d in "/sys/class/scsi_device/$1/device/scsi_rsg/"* \
+		"/sys/class/scsi_device/$1/device/scsi_generic/"*; do
+		n=$(sed -n 's/^DEVNAME=//p' "$d/uevent" 2>/dev/null)
+		case "$2:$n" in
+		rsg:rsg*|sg:sg*)
+			echo "/dev/$n"
+			return 0
+			;;
+		esac
+	done
+	return 1
 }
 
 # sdebug_set ATTR VALUE: sets a scsi_debug driver attribute. delay and
