@@ -63,6 +63,24 @@ compare "sg_modes -a" 0 sg_modes -a
 compare "sg_turs" 0 sg_turs
 compare "sg_turs -n 20" 0 sg_turs -n 20
 compare "sg_inq --hex" 0 sg_inq --hex
+compare "sg_inq --len=300" 0 sg_inq --len=300
+compare "sg_inq -p 0xb0" 0 sg_inq -p 0xb0
+compare "sg_inq -c (CmdDt, refused by the LU)" 5 sg_inq -c
+compare "sg_vpd -p bl" 0 sg_vpd -p bl
+compare "sg_readcap -16" 0 sg_readcap -16
+compare "sg_logs -a" 0 sg_logs -a
+compare "sg_requests" 0 sg_requests
+compare "sg_opcodes" 0 sg_opcodes
+compare "sg_opcodes -o 0x28" 0 sg_opcodes -o 0x28
+compare "sg_rtpg" 0 sg_rtpg
+compare "sg_verify" 0 sg_verify -c 8 -l 100
+compare "sg_sync" 0 sg_sync
+compare "sg_get_lba_status" 0 sg_get_lba_status
+compare "sg_senddiag -t" 0 sg_senddiag -t
+compare "sg_start -s" 0 sg_start -s
+compare "sg_prevent -p 0" 0 sg_prevent -p 0
+compare "sg_persist -k (not supported by the LU)" 9 sg_persist -k
+compare "sg_timestamp (not supported by the LU)" 5 sg_timestamp
 
 # Data through sg_raw: 8 blocks at LBA 0x2000, written through one driver
 # and read back through both.
@@ -109,5 +127,29 @@ fi
 # unsupported opcode is sg3_utils' exit status 9 (invalid operation code).
 compare "sg_raw read capacity" 0 sg_raw -r 8 -o /dev/null @ 25 00 00 00 00 00 00 00 00 00
 compare "sg_raw invalid opcode" 9 sg_raw @ c0 00 00 00 00 00
+
+# Writers, each run on rsg and then on sg at LBAs 0x3000 to 0x3600, then
+# reads of what they left, including transfers shorter and longer than
+# the buffer (resid, bytes past the data) and sense from a bad LBA.
+compare "sg_write_same" 0 sg_write_same -n 8 -l 0x3000
+compare "sg_unmap" 0 sg_unmap -l 0x3000 -n 8
+compare "sg_compare_and_write" 0 sg_compare_and_write -l 0x3200 -n 1 -i /dev/zero
+compare "sg_write_x" 0 sg_write_x -l 0x3500 -n 1 -i /dev/zero
+compare "sg_raw write from a longer buffer" 0 \
+	sg_raw -s 1024 -i /dev/zero @ 2a 00 00 00 36 00 00 00 01 00
+compare "sg_raw read into a longer buffer" 0 \
+	sg_raw -r 1024 @ 28 00 00 00 36 00 00 00 01 00
+compare "sg_raw read into a shorter buffer" 0 \
+	sg_raw -r 256 @ 28 00 00 00 36 00 00 00 01 00
+compare "sg_raw 4 KiB into a 1 MiB buffer" 0 \
+	sg_raw -r 0x100000 @ 28 00 00 00 30 00 00 00 08 00
+compare "sg_raw READ(16) 64 KiB" 0 \
+	sg_raw -r 65536 @ 88 00 00 00 00 00 00 00 30 00 00 00 00 80 00 00
+compare "sg_raw READ CAPACITY(16)" 0 \
+	sg_raw -r 16 @ 9e 10 00 00 00 00 00 00 00 00 00 00 00 10 00 00
+compare "sg_raw 18-byte CDB" 0 \
+	sg_raw -r 36 @ 12 00 00 00 24 00 00 00 00 00 00 00 00 00 00 00 00 00
+compare "sg_raw READ past the end: sense" 22 \
+	sg_raw -R -r 512 @ 28 00 ff ff ff ff 00 00 01 00
 
 tap_end
