@@ -88,10 +88,15 @@ if [ "$debug" = 1 ]; then
 fi
 vm_suite selftests -- selftests/rsg/run.sh
 vm_suite major21 -- selftests/rsg/run_major21.sh
+# The README's first command, `make run`: its demo must run to the end.
+vm_suite demo -- tools/demo.sh
 wait
 account selftests
 account major21
 [ "$debug" = 1 ] && account debug
+[ "$(cat "$log/demo.rc")" -eq 0 ] &&
+	grep -q '^round trip: 65536 bytes identical$' "$log/demo.log"
+result "make run's demo (log: $log/demo.log)" $?
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

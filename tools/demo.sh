@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The demo `make run` boots: scsi_debug and rsg loaded, sg3_utils on /dev/rsg0.
-# Runs inside the test VM (tools/vm/run.sh), with tools/vm/guest.sh sourced.
+# Runs inside the test VM (tools/vm/run.sh), in the repository root.
 set -e
+# A script of its own: run.sh's shell functions do not reach it.
+. tools/vm/guest.sh
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 say "load scsi_debug (256 MiB, one LU) and rsg"
