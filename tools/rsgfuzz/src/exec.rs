@@ -145,7 +145,12 @@ impl Side {
             h.dxferp = self.addr(q.data_ptr, IOV_AREA);
             let mut list = vec![0u8; 16 << 10];
             for (i, &(p, len)) in q.iov.iter().enumerate() {
-                let base = self.addr(p, DATA_AREA);
+                // With no iovec_count the list is plain data, bound for the
+                // LU both sides share: it holds side-independent values.
+                let base = match q.hdr.iovec_count {
+                    0 => self.norm(self.addr(p, DATA_AREA)),
+                    _ => self.addr(p, DATA_AREA),
+                };
                 list[i * 16..i * 16 + 8].copy_from_slice(&base.to_ne_bytes());
                 list[i * 16 + 8..i * 16 + 16].copy_from_slice(&len.to_ne_bytes());
                 self.fill(p, DATA_AREA, len as usize, q.fill);
