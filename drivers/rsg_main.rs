@@ -17,7 +17,7 @@ use crate::abstractions::module;
 use crate::abstractions::proc::{ProcDir, ProcLink};
 use crate::abstractions::scsi::{Interface, Registration, ScsiDevice};
 use crate::abstractions::workqueue::DriverQueue;
-use crate::core::device::{Device, GLOBALS, MAX_DEVS};
+use crate::core::device::{Device, GLOBALS, MAX_DEVS, SCSI_GENERIC_MAJOR};
 use kernel::c_str;
 use kernel::prelude::*;
 use kernel::sync::Arc;
@@ -29,9 +29,6 @@ module! {
     description: "SCSI generic (sg) driver in Rust",
     license: "GPL",
 }
-
-/// sg's char major.
-const SCSI_GENERIC_MAJOR: u32 = 21;
 
 /// The SCSI class interface: one rsg device per SCSI device.
 struct RsgInterface;
@@ -65,7 +62,7 @@ impl kernel::Module for Rsg {
             major if major > 0 => Region::new_fixed(major as u32, MAX_DEVS, name)?,
             _ => return Err(EINVAL),
         };
-        // On sg's major, sg cannot load: rsg takes its sysfs names too.
+        // sg's names and its /proc alias on its major (Globals::sg_names).
         let sg_names = region.major() == SCSI_GENERIC_MAJOR;
         let class = if sg_names {
             Class::new_rsg_nodes(c_str!("scsi_generic"))?
@@ -77,7 +74,6 @@ impl kernel::Module for Rsg {
             let mut globals = GLOBALS.lock();
             globals.major = region.major();
             globals.class = Some(class);
-            globals.sg_names = sg_names;
         }
         let queue = DriverQueue::new(c_str!("rsg")).inspect_err(|_| {
             GLOBALS.lock().class = None;

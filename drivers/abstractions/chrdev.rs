@@ -151,8 +151,9 @@ impl Class {
     /// named `rsgN`.
     pub(crate) fn new_rsg_nodes(name: &'static CStr) -> Result<Self> {
         let this = Self::new(name)?;
-        // SAFETY: The class is live and has no devices yet, so nothing reads
-        // the field while it is set.
+        // SAFETY: The class is live and has no devices, so nothing reads the
+        // field as it is set; its callback, in this module's text, outlives
+        // the class, which drop destroys before unload.
         unsafe { shim::rsg_class_set_rsg_nodes(this.class.as_ptr()) };
         Ok(this)
     }

@@ -25,10 +25,6 @@ pub(crate) const MAX_DEVS: u32 = 1 << crate::abstractions::chrdev::MINOR_BITS;
 pub(crate) struct Globals {
     pub(crate) major: u32,
     pub(crate) class: Option<Arc<Class>>,
-    /// Standing in for sg on its major: sysfs names are sg's (`sgN` in
-    /// `scsi_generic`, linked as `generic`), so that tools walking sysfs
-    /// find the devices; nodes stay `/dev/rsgN`.
-    pub(crate) sg_names: bool,
     devices: KVec<Option<Arc<Device>>>,
 }
 
@@ -36,11 +32,20 @@ pub(crate) struct Globals {
 pub(crate) static GLOBALS: GlobalMutex<Globals> = GlobalMutex::new(Globals {
     major: 0,
     class: None,
-    sg_names: false,
     devices: KVec::new(),
 });
 
+/// sg's char major.
+pub(crate) const SCSI_GENERIC_MAJOR: u32 = 21;
+
 impl Globals {
+    /// Standing in for sg on its major, where sg cannot load: sysfs names
+    /// are sg's (`sgN` in `scsi_generic`, linked as `generic`), so that
+    /// tools walking sysfs find the devices; nodes stay `/dev/rsgN`.
+    pub(crate) fn sg_names(&self) -> bool {
+        self.major == SCSI_GENERIC_MAJOR
+    }
+
     /// The device with minor `index`.
     pub(crate) fn get(&self, index: u32) -> Option<&Arc<Device>> {
         self.devices.get(index as usize).and_then(|d| d.as_ref())
@@ -182,14 +187,12 @@ impl Device {
             }),
             GFP_KERNEL,
         )?;
-        let (name, link) = if globals.sg_names {
-            (
-                CString::try_from_fmt(fmt!("sg{}", index))?,
-                c_str!("generic"),
-            )
+        let (prefix, link) = if globals.sg_names() {
+            ("sg", c_str!("generic"))
         } else {
-            (CString::try_from_fmt(fmt!("rsg{}", index))?, c_str!("rsg"))
+            ("rsg", c_str!("rsg"))
         };
+        let name = CString::try_from_fmt(fmt!("{prefix}{index}"))?;
         let class = globals.class.as_ref().ok_or(ENODEV)?;
         let cdev = Cdev::add::<RsgFile>(devt, &crate::THIS_MODULE)?;
         let class_dev = ClassDevice::new(class, &dev.sdev, devt, &name, link, dev.clone())?;

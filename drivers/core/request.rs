@@ -143,11 +143,17 @@ impl RequestIo {
         }
     }
 
-    /// Data moves through `len` bytes of the claimed reserve buffer.
-    pub(crate) fn reserve(mapping: UserMapping, claim: ReserveClaim, len: usize) -> Self {
+    /// Data moves through `len` bytes of the claimed reserve buffer, held
+    /// in its first `runs` runs.
+    pub(crate) fn reserve(
+        mapping: UserMapping,
+        claim: ReserveClaim,
+        len: usize,
+        runs: usize,
+    ) -> Self {
         Self {
             mapping: Some(mapping),
-            runs: claim.buffer().runs_for(len),
+            runs,
             buffer: DataBuffer::Reserve(claim),
             len,
             pinned: None,

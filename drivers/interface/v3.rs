@@ -299,9 +299,10 @@ fn map_data(
         // lock; a failure drops the claim.
         // Only the runs that hold the data, as sg links them: the block
         // layer's limits, and so its errnos, follow their number.
+        let runs = claim.buffer().runs_for(len);
         let bounce = Bounce {
             pages: claim.buffer().runs(),
-            runs: claim.buffer().runs_for(len),
+            runs,
             copy_in_for_read,
         };
         let mapping = rq.map_user(
@@ -311,7 +312,7 @@ fn map_data(
             hdr.iovec_count,
             dir,
         )?;
-        return Ok(RequestIo::reserve(mapping, claim, len));
+        return Ok(RequestIo::reserve(mapping, claim, len, runs));
     }
     // A v2 response returns whole runs, as sg's does: they must be clear.
     let buf = Buffer::build(len, ofile.sg_tablesize as usize, hdr.interface_id == 0)?;
