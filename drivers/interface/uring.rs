@@ -135,7 +135,7 @@ fn start(
         ofile,
         slot,
         hdr,
-        cdb.bytes(),
+        &cdb,
         timeout,
         start_ms,
         false,

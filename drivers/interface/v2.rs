@@ -3,7 +3,7 @@
 //! The v2 protocol: `struct sg_header` followed by the CDB and data on
 //! `write()`, the header and data-in on `read()`.
 
-use super::v3::common_write;
+use super::v3::{common_write, Cdb};
 use crate::abstractions::time;
 use crate::core::file::OpenFile;
 use crate::core::request::{DataBuffer, Request};
@@ -106,28 +106,17 @@ pub(crate) fn write(
         pack_id: int_at(hdr, h::PACK_ID),
         ..Default::default()
     };
-    let mut cdb = [0u8; SG_MAX_CDB_SIZE];
-    UserSlice::new(buf + SG_HEADER_SIZE, cmd_size)
-        .reader()
-        .read_slice(&mut cdb[..cmd_size])?;
+    let cdb = Cdb::copy_from_user(buf + SG_HEADER_SIZE, cmd_size)?;
     if dxfer_direction == SG_DXFER_TO_FROM_DEV {
         pr_warn!(
             "sg_write: data in/out {}/{} bytes for SCSI command 0x{:x}-- guessing data in;\n   program not setting count and/or reply_len properly\n",
             reply_len - SG_HEADER_SIZE as i32,
             input_size,
-            cdb[0]
+            cdb.opcode()
         );
     }
     let start_ms = time::now_ms();
-    common_write(
-        ofile,
-        slot,
-        req_hdr,
-        &cdb[..cmd_size],
-        timeout as u32,
-        start_ms,
-        false,
-    )?;
+    common_write(ofile, slot, req_hdr, &cdb, timeout as u32, start_ms, false)?;
     Ok(count as usize)
 }
 

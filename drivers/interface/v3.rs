@@ -81,24 +81,47 @@ pub(crate) fn write_hdr(
     }
     let timeout = time::ms_to_jiffies(hdr.timeout).min(i32::MAX as u64) as u32;
     let cdb = Cdb::read(&ofile, file, hdr.cmdp, hdr.cmd_len, read_only)?;
-    common_write(
-        ofile,
-        slot,
-        hdr,
-        cdb.bytes(),
-        timeout,
-        start_ms,
-        sg_io_owned,
-    )
+    common_write(ofile, slot, hdr, &cdb, timeout, start_ms, sg_io_owned)
 }
 
 /// A command descriptor block copied from user memory.
+///
+/// # Invariants
+///
+/// `len` is at least 1; the first `len.min(MAX_CDB)` bytes are the CDB's.
 pub(crate) struct Cdb {
-    bytes: [u8; SG_MAX_CDB_SIZE],
+    /// Its first bytes: the block layer takes no more, and a longer CDB is
+    /// refused once the request is allocated, as sg refuses it. Keeping 32
+    /// bytes rather than sg's 252 saves clearing and moving the rest.
+    bytes: [u8; MAX_CDB],
+    /// The length the caller gave.
     len: usize,
 }
 
 impl Cdb {
+    /// Copies the `len`-byte CDB at `addr`. Every byte is read, so an
+    /// unreadable one is `EFAULT` whatever the length, as in sg.
+    pub(crate) fn copy_from_user(addr: usize, len: usize) -> Result<Self> {
+        if len == 0 {
+            return Err(EINVAL);
+        }
+        let mut cdb = Self {
+            bytes: [0; MAX_CDB],
+            len,
+        };
+        let kept = len.min(MAX_CDB);
+        let mut reader = UserSlice::new(addr, len).reader();
+        reader.read_slice(&mut cdb.bytes[..kept])?;
+        let mut rest = len - kept;
+        let mut scratch = [0u8; MAX_CDB];
+        while rest > 0 {
+            let n = rest.min(MAX_CDB);
+            reader.read_slice(&mut scratch[..n])?;
+            rest -= n;
+        }
+        Ok(cdb)
+    }
+
     /// Copies the `len`-byte CDB at `cmdp` and applies the command filter
     /// of files opened without write access (sg's `sg_allow_access`):
     /// `EMSGSIZE` for no CDB or an impossible length, `EPERM` for a command
@@ -114,21 +137,34 @@ impl Cdb {
         if cmdp == 0 || !(6..=SG_MAX_CDB_SIZE).contains(&len) {
             return Err(emsgsize());
         }
-        let mut bytes = [0u8; SG_MAX_CDB_SIZE];
-        UserSlice::new(cmdp, len)
-            .reader()
-            .read_slice(&mut bytes[..len])?;
+        let mut cdb = Self::copy_from_user(cmdp, len)?;
+        // The filter reads the opcode and service action only.
         if read_only
             && ofile.dev.sdev.device_type() != TYPE_SCANNER
-            && !cmd_allowed(&mut bytes[..len], file.can_write())
+            && !cmd_allowed(cdb.kept_mut(), file.can_write())
         {
             return Err(EPERM);
         }
-        Ok(Self { bytes, len })
+        Ok(cdb)
     }
 
+    /// The length the caller gave.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The command's first byte.
+    pub(crate) fn opcode(&self) -> u8 {
+        self.bytes[0]
+    }
+
+    /// The bytes kept: all of a CDB the block layer can take.
     pub(crate) fn bytes(&self) -> &[u8] {
-        &self.bytes[..self.len]
+        &self.bytes[..self.len.min(MAX_CDB)]
+    }
+
+    fn kept_mut(&mut self) -> &mut [u8] {
+        &mut self.bytes[..self.len.min(MAX_CDB)]
     }
 }
 
@@ -150,7 +186,7 @@ pub(crate) fn common_write(
     ofile: ArcBorrow<'_, OpenFile>,
     slot: Slot<'_>,
     hdr: sg_io_hdr,
-    cdb: &[u8],
+    cdb: &Cdb,
     timeout: u32,
     start_ms: u32,
     sg_io_owned: bool,
@@ -192,7 +228,7 @@ pub(crate) fn build(
     ofile: ArcBorrow<'_, OpenFile>,
     slot: Slot<'_>,
     mut hdr: sg_io_hdr,
-    cdb: &[u8],
+    cdb: &Cdb,
     timeout: u32,
     start_ms: u32,
     sg_io_owned: bool,
@@ -221,7 +257,7 @@ pub(crate) fn build(
     if cdb.len() > MAX_CDB {
         return Err(EINVAL);
     }
-    rq.set_cdb(cdb)?;
+    rq.set_cdb(cdb.bytes())?;
     rq.set_retries(SG_DEFAULT_RETRIES);
     let io = match uring {
         Some(UringSource {
@@ -234,7 +270,7 @@ pub(crate) fn build(
     if io.is_direct() {
         hdr.info |= SG_INFO_DIRECT_IO;
     }
-    let opcode = cdb.first().copied().unwrap_or(0);
+    let opcode = cdb.opcode();
     let kind = slot.kind();
     let req = Request::new(ofile.into(), hdr, opcode, start_ms, kind, sg_io_owned, io)?;
     if dev.is_detaching() {
