@@ -7,6 +7,8 @@ use crate::sys::{self, Arena, Fd, SysResult, CDB_AREA, DATA_AREA, DATA_LEN, HDR_
 use crate::sys::{READ_AREA, RW_LEN, SENSE_AREA};
 use std::time::{Duration, Instant};
 
+/// Where `duration` sits in a v3 header.
+const DURATION: usize = 76;
 /// Scratch space for the fuzzer's own bookkeeping ioctls, out of the way
 /// of every operation's memory.
 const SCRATCH: usize = IOV_AREA + (32 << 10);
@@ -167,6 +169,7 @@ impl Side {
         if let Some(h) = SgIoHdr::from_bytes(&self.grab(hdr_ptr, hdr_base, HDR_LEN)) {
             out.hdr = Some(self.norm_hdr(h));
         }
+        self.clear_duration(hdr_ptr, hdr_base);
         out.sense = self.grab(q.sb_ptr, SENSE_AREA, usize::from(q.hdr.mx_sb_len));
         out.data = self.grab_data(q);
     }
@@ -185,6 +188,19 @@ impl Side {
                 .iter()
                 .flat_map(|&(p, l)| self.grab(p, DATA_AREA, clip(p, l as usize)))
                 .collect()
+        }
+    }
+
+    /// Clears the duration the kernel wrote to the header at `p`. It is a
+    /// timing, different on each side, and memory left behind can become
+    /// data bound for the LU both sides share: a v3 header whose
+    /// `dxfer_direction` is 0 is a v2 request, which sends the memory after
+    /// its 36 bytes.
+    fn clear_duration(&self, p: Ptr, base: usize) {
+        let mut h = self.grab(p, base, HDR_LEN);
+        if h.len() >= DURATION + 4 {
+            h[DURATION..DURATION + 4].fill(0);
+            self.place(p, base, &h);
         }
     }
 
@@ -308,12 +324,15 @@ impl Side {
                     };
                     out.out = self.grab(*p, DATA_AREA, n);
                     if io.cmd == SG_GET_REQUEST_TABLE {
-                        // Durations are timings.
+                        // Durations are timings: cleared in the memory left
+                        // behind too, which a later request may send to the
+                        // LU, or return unchanged when it moves less data.
                         for e in out.out.chunks_mut(REQ_INFO_LEN) {
                             if e.len() == REQ_INFO_LEN {
                                 e[16..20].fill(0);
                             }
                         }
+                        self.place(*p, DATA_AREA, &out.out);
                     }
                 }
                 if io.cmd == SCSI_IOCTL_SEND_COMMAND {
@@ -373,6 +392,7 @@ impl Side {
                     let off = (h.sbp & !(3 << 62)) as usize;
                     out.sense = self.arena.get(off, usize::from(h.sb_len_wr));
                 }
+                self.clear_duration(rd.buf_ptr, READ_AREA);
                 // The copy in `out` gets the side-independent pointers too.
                 got[..HDR_LEN].copy_from_slice(&h.to_bytes());
                 out.hdr = Some(h);
