@@ -6,7 +6,7 @@
 //! the submitting task with the result in the CQE.
 
 use super::errno::{ecanceled, eopnotsupp};
-use super::v3::{build, device_ready, response_hdr, Built, Cdb, UringSource};
+use super::v3::{build, device_ready, take_response, Built, Cdb, UringSource};
 use crate::abstractions::block::{Completed, Completion, Direction};
 use crate::abstractions::file::File;
 use crate::abstractions::time;
@@ -213,8 +213,7 @@ impl InTask for UringIo {
 /// to the caller's memory) and retires the request; returns `cqe->res` and
 /// the packed result word.
 fn finish(req: &Arc<Request>, resp: u64) -> (Result, u64) {
-    let hdr = response_hdr(req);
-    let retired = req.retire();
+    let (hdr, retired) = take_response(req);
     let hdr = match hdr {
         Ok(hdr) => hdr,
         Err(e) => return (Err(e), 0),

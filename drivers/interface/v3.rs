@@ -391,11 +391,16 @@ pub(crate) fn respond(req: &Arc<Request>, taken: Taken, buf: usize) -> Result {
     ret.and(req.finish(taken.io))
 }
 
-/// A completed request's header with its outputs filled in, as sg returns
-/// it; sense data goes to the header's sense buffer.
-pub(crate) fn response_hdr(req: &Request) -> Result<sg_io_hdr> {
-    let resp = req.response(&req.file.inner.lock());
-    fill_response(req, &resp)
+/// Takes a completed request's response and retires the request, for
+/// io_uring, whose response goes to the CQE rather than to a header in user
+/// memory: the header with its outputs filled in (sense data to the
+/// header's sense buffer), and how the retirement went.
+pub(crate) fn take_response(req: &Arc<Request>) -> (Result<sg_io_hdr>, Result) {
+    // The response and the data side come out under one lock, as for the
+    // other readers.
+    let taken = req.take(&mut req.file.inner.lock());
+    let hdr = fill_response(req, &taken.response);
+    (hdr, req.finish(taken.io))
 }
 
 /// The header of `req` with `resp`, its response, filled in.
