@@ -76,6 +76,7 @@ leaked_objects() {
 # renumbered into this suite's plan.
 tap_begin
 total=0
+exited=0
 while IFS= read -r line; do
 	case "$line" in
 	"ok "*|"not ok "*)
@@ -90,17 +91,20 @@ while IFS= read -r line; do
 			dmesg | tail -n 4 | sed 's/^/# dmesg: /'
 			not_ok "rsg_fault: $d" ;;
 		esac ;;
-	"# faults: "*)
+	"# faults: "*" injected="*)
 		echo "$line"
 		n=${line##*injected=}
 		n=${n%% *}
 		total=$((total + n)) ;;
 	"# rsg_fault exit "*)
+		exited=1
 		check_eq "rsg_fault exit status" 0 "${line##* }" ;;
 	"TAP version"*|"1.."*|"# PASSED"*|"# FAILED"*|"# Totals"*) ;;
 	*) echo "$line" ;;
 	esac
 done < <("$prog" 2>&1; echo "# rsg_fault exit $?")
+# A loop that stopped early would leave scenarios uncounted.
+check_eq "rsg_fault's output read to its end" 1 "$exited"
 echo "# faults injected into system calls: $total"
 
 # The rest are shell loops over fail-nth helpers of rsg_fault.
