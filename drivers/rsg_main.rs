@@ -17,7 +17,7 @@ use crate::abstractions::module;
 use crate::abstractions::proc::{ProcDir, ProcLink};
 use crate::abstractions::scsi::{Interface, Registration, ScsiDevice};
 use crate::abstractions::workqueue::DriverQueue;
-use crate::core::device::{Device, GLOBALS, MAX_DEVS, SCSI_GENERIC_MAJOR};
+use crate::core::device::{uses_sg_names, Device, GLOBALS, MAX_DEVS, SCSI_GENERIC_MAJOR};
 use kernel::c_str;
 use kernel::prelude::*;
 use kernel::sync::Arc;
@@ -62,8 +62,7 @@ impl kernel::Module for Rsg {
             major if major > 0 => Region::new_fixed(major as u32, MAX_DEVS, name)?,
             _ => return Err(EINVAL),
         };
-        // sg's names and its /proc alias on its major (Globals::sg_names).
-        let sg_names = region.major() == SCSI_GENERIC_MAJOR;
+        let sg_names = uses_sg_names(region.major());
         let class = if sg_names {
             Class::new_rsg_nodes(c_str!("scsi_generic"))?
         } else {

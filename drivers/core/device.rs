@@ -38,14 +38,15 @@ pub(crate) static GLOBALS: GlobalMutex<Globals> = GlobalMutex::new(Globals {
 /// sg's char major.
 pub(crate) const SCSI_GENERIC_MAJOR: u32 = 21;
 
-impl Globals {
-    /// Standing in for sg on its major, where sg cannot load: sysfs names
-    /// are sg's (`sgN` in `scsi_generic`, linked as `generic`), so that
-    /// tools walking sysfs find the devices; nodes stay `/dev/rsgN`.
-    pub(crate) fn sg_names(&self) -> bool {
-        self.major == SCSI_GENERIC_MAJOR
-    }
+/// Whether rsg on char major `major` stands in for sg, which cannot load
+/// then: its sysfs names are sg's (`sgN` in `scsi_generic`, linked as
+/// `generic`), so that tools walking sysfs find the devices, and
+/// `/proc/scsi/sg` names its `/proc` directory; nodes stay `/dev/rsgN`.
+pub(crate) fn uses_sg_names(major: u32) -> bool {
+    major == SCSI_GENERIC_MAJOR
+}
 
+impl Globals {
     /// The device with minor `index`.
     pub(crate) fn get(&self, index: u32) -> Option<&Arc<Device>> {
         self.devices.get(index as usize).and_then(|d| d.as_ref())
@@ -187,7 +188,7 @@ impl Device {
             }),
             GFP_KERNEL,
         )?;
-        let (prefix, link) = if globals.sg_names() {
+        let (prefix, link) = if uses_sg_names(globals.major) {
             ("sg", c_str!("generic"))
         } else {
             ("rsg", c_str!("rsg"))

@@ -85,39 +85,29 @@ pub(crate) fn write_hdr(
 }
 
 /// A command descriptor block copied from user memory.
-///
-/// # Invariants
-///
-/// `len` is at least 1; the first `len.min(MAX_CDB)` bytes are the CDB's.
 pub(crate) struct Cdb {
     /// Its first bytes: the block layer takes no more, and a longer CDB is
     /// refused once the request is allocated, as sg refuses it. Keeping 32
     /// bytes rather than sg's 252 saves clearing and moving the rest.
     bytes: [u8; MAX_CDB],
-    /// The length the caller gave.
+    /// The length the caller gave, at most `SG_MAX_CDB_SIZE`.
     len: usize,
 }
 
 impl Cdb {
-    /// Copies the `len`-byte CDB at `addr`. Every byte is read, so an
-    /// unreadable one is `EFAULT` whatever the length, as in sg.
+    /// Copies the `len`-byte CDB at `addr`; `len` is at most
+    /// `SG_MAX_CDB_SIZE`. Every byte is read, so an unreadable one is
+    /// `EFAULT` whatever the length, as in sg.
     pub(crate) fn copy_from_user(addr: usize, len: usize) -> Result<Self> {
-        if len == 0 {
-            return Err(EINVAL);
-        }
         let mut cdb = Self {
             bytes: [0; MAX_CDB],
             len,
         };
-        let kept = len.min(MAX_CDB);
         let mut reader = UserSlice::new(addr, len).reader();
-        reader.read_slice(&mut cdb.bytes[..kept])?;
-        let mut rest = len - kept;
-        let mut scratch = [0u8; MAX_CDB];
-        while rest > 0 {
-            let n = rest.min(MAX_CDB);
-            reader.read_slice(&mut scratch[..n])?;
-            rest -= n;
+        reader.read_slice(cdb.kept_mut())?;
+        if len > MAX_CDB {
+            let mut rest = [0u8; SG_MAX_CDB_SIZE - MAX_CDB];
+            reader.read_slice(rest.get_mut(..len - MAX_CDB).ok_or(EINVAL)?)?;
         }
         Ok(cdb)
     }
@@ -160,11 +150,16 @@ impl Cdb {
 
     /// The bytes kept: all of a CDB the block layer can take.
     pub(crate) fn bytes(&self) -> &[u8] {
-        &self.bytes[..self.len.min(MAX_CDB)]
+        &self.bytes[..self.kept()]
     }
 
     fn kept_mut(&mut self) -> &mut [u8] {
-        &mut self.bytes[..self.len.min(MAX_CDB)]
+        let kept = self.kept();
+        &mut self.bytes[..kept]
+    }
+
+    fn kept(&self) -> usize {
+        self.len.min(MAX_CDB)
     }
 }
 
