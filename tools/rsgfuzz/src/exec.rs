@@ -329,7 +329,7 @@ impl Side {
                         // LU, or return unchanged when it moves less data.
                         for e in out.out.chunks_mut(REQ_INFO_LEN) {
                             if e.len() == REQ_INFO_LEN {
-                                e[16..20].fill(0);
+                                e[REQ_INFO_DURATION..REQ_INFO_DURATION + 4].fill(0);
                             }
                         }
                         self.place(*p, DATA_AREA, &out.out);

@@ -8,6 +8,8 @@ pub use rsg_uapi::sg::*;
 pub const V2_HDR_LEN: usize = 36;
 /// `struct sg_req_info`: 24 bytes, 16 of them in SG_GET_REQUEST_TABLE.
 pub const REQ_INFO_LEN: usize = 24;
+/// Where `duration` sits in a `struct sg_req_info`.
+pub const REQ_INFO_DURATION: usize = 16;
 pub const REQ_TABLE_LEN: usize = 16 * REQ_INFO_LEN;
 
 pub const SG_SET_TIMEOUT: u32 = 0x2201;
