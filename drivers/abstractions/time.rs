@@ -32,9 +32,3 @@ pub(crate) fn user_hz() -> i64 {
     let hz = i64::from(unsafe { shim::rsg_user_hz() });
     hz.max(1)
 }
-
-/// Monotonic time in nanoseconds (`ktime_get()`).
-pub(crate) fn now_ns() -> u64 {
-    // SAFETY: Reads the monotonic clock; callable from any context.
-    unsafe { kernel::bindings::ktime_get() as u64 }
-}

@@ -349,6 +349,11 @@ impl Request {
         time::now_ms().saturating_sub(self.start_ms)
     }
 
+    /// When it was submitted, in ms of jiffies.
+    pub(crate) fn start_ms(&self) -> u32 {
+        self.start_ms
+    }
+
     /// Claims a completed response for a reader; `false` if not ready.
     pub(crate) fn take_if_ready(&self, inner: &mut FileInner) -> bool {
         let st = self.state.access_mut(inner);
@@ -465,8 +470,9 @@ impl Request {
     /// Decodes and accounts a completion; any context.
     fn decode(&self, done: &Completed<'_>) -> Response {
         let mut response = Response::from_completion(done);
-        response.duration = self.elapsed_ms();
-        self.account(&response);
+        let now = time::now_ms();
+        response.duration = now.saturating_sub(self.start_ms);
+        self.account(&response, now);
         // CHECK CONDITION or COMMAND TERMINATED, as sg logs them.
         if self.file.dev.debug() > 0 && matches!(response.masked_status, 0x01 | 0x11) {
             pr_info!(
@@ -490,7 +496,7 @@ impl Request {
     }
 
     /// Adds the finished command to its device's statistics.
-    fn account(&self, resp: &Response) {
+    fn account(&self, resp: &Response, now_ms: u32) {
         let moved = u64::from(self.hdr.dxfer_len).saturating_sub(resp.resid.max(0) as u64);
         let transfer = match self.hdr.dxfer_direction {
             _ if self.hdr.dxfer_len == 0 => Transfer::None,
@@ -499,7 +505,7 @@ impl Request {
             _ => Transfer::Read(moved),
         };
         let error = resp.status != 0 || resp.host_status != 0 || resp.driver_status != 0;
-        self.file.dev.stats.done(transfer, error);
+        self.file.dev.stats.done(now_ms, transfer, error);
     }
 }
 

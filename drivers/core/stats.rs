@@ -5,7 +5,7 @@
 
 use crate::abstractions::time;
 use core::fmt::Write;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 /// Counters updated on submission and completion, lock-free.
 #[derive(Default)]
@@ -17,10 +17,10 @@ pub(crate) struct Stats {
     other: AtomicU64,
     errors: AtomicU64,
     in_flight: AtomicU64,
-    /// Nanoseconds with at least one command in flight, before `busy_since`.
-    busy_ns: AtomicU64,
-    /// When the current busy period began.
-    busy_since: AtomicU64,
+    /// Milliseconds with a command in flight, up to `stamp`.
+    busy_ms: AtomicU64,
+    /// When `busy_ms` was last brought up to date, in ms of jiffies.
+    stamp: AtomicU32,
 }
 
 /// What a completed command moved.
@@ -34,15 +34,32 @@ pub(crate) enum Transfer {
 }
 
 impl Stats {
-    /// A command was started.
-    pub(crate) fn start(&self) {
-        if self.in_flight.fetch_add(1, Ordering::AcqRel) == 0 {
-            self.busy_since.store(time::now_ns(), Ordering::Release);
+    /// Counts the time since the last stamp as busy if a command was in
+    /// flight, the way the block layer counts `io_ticks`: in jiffies, with
+    /// no clock read beyond the one each request makes anyway.
+    fn tick(&self, now_ms: u32) {
+        let stamp = self.stamp.load(Ordering::Relaxed);
+        if now_ms != stamp
+            && self
+                .stamp
+                .compare_exchange(stamp, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+            && self.in_flight.load(Ordering::Relaxed) > 0
+        {
+            self.busy_ms
+                .fetch_add(u64::from(now_ms.wrapping_sub(stamp)), Ordering::Relaxed);
         }
     }
 
-    /// A command ended; `error` when the device or transport reported one.
-    pub(crate) fn done(&self, transfer: Transfer, error: bool) {
+    /// A command was started at `now_ms` (ms of jiffies).
+    pub(crate) fn start(&self, now_ms: u32) {
+        self.tick(now_ms);
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A command ended at `now_ms`; `error` when the device or transport
+    /// reported one.
+    pub(crate) fn done(&self, now_ms: u32, transfer: Transfer, error: bool) {
         match transfer {
             Transfer::Read(bytes) => {
                 self.reads.fetch_add(1, Ordering::Relaxed);
@@ -59,21 +76,18 @@ impl Stats {
         if error {
             self.errors.fetch_add(1, Ordering::Relaxed);
         }
-        if self.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
-            let since = self.busy_since.load(Ordering::Acquire);
-            self.busy_ns
-                .fetch_add(time::now_ns().saturating_sub(since), Ordering::Relaxed);
-        }
+        self.tick(now_ms);
+        self.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 
     /// Busy time so far, including the current busy period.
     fn busy_ms(&self) -> u64 {
-        let mut ns = self.busy_ns.load(Ordering::Relaxed);
-        if self.in_flight.load(Ordering::Acquire) > 0 {
-            let since = self.busy_since.load(Ordering::Acquire);
-            ns += time::now_ns().saturating_sub(since);
+        let mut ms = self.busy_ms.load(Ordering::Relaxed);
+        if self.in_flight.load(Ordering::Relaxed) > 0 {
+            let stamp = self.stamp.load(Ordering::Relaxed);
+            ms += u64::from(time::now_ms().wrapping_sub(stamp));
         }
-        ns / 1_000_000
+        ms
     }
 
     /// One line: reads, bytes read, writes, bytes written, commands with no

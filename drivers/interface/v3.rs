@@ -203,7 +203,7 @@ impl Built {
     /// Starts the request and returns it; `T::complete` gets `data` when
     /// it ends.
     pub(crate) fn start<T: Completion>(self, data: T::Data) -> Arc<Request> {
-        self.req.file.dev.stats.start();
+        self.req.file.dev.stats.start(self.req.start_ms());
         self.rq.start::<T>(data, self.timeout, self.at_head);
         self.req
     }

@@ -64,6 +64,11 @@ run_suite sg_zerocopy selftests/rsg/out/sg_zerocopy
 run_suite sg3_utils selftests/rsg/sg3_utils.sh
 run_suite errors selftests/rsg/errors.sh
 run_suite rsgdd selftests/rsg/rsgdd.sh
+if [ "$self_test" = 1 ]; then
+	echo "# self-test: stat skipped (rsg's own attribute)"
+else
+	run_suite stat selftests/rsg/stat.sh
+fi
 run_suite rsg_queue selftests/rsg/out/rsg_queue -F removal
 if [ "$self_test" = 1 ]; then
 	echo "# self-test: io_uring suites skipped (rsg's own interface)"
