@@ -10,6 +10,7 @@ pub(crate) mod file;
 pub(crate) mod mm;
 pub(crate) mod module;
 pub(crate) mod pages;
+pub(crate) mod pin;
 pub(crate) mod proc;
 pub(crate) mod scsi;
 pub(crate) mod sync;

@@ -5,7 +5,7 @@
 use super::buffer::Buffer;
 use super::device::Device;
 use super::queue::Queues;
-use super::request::{Kind, Request, Stage};
+use super::request::{Kind, Request, Spare, Stage};
 use super::table::RequestTable;
 use crate::abstractions::module::ModuleRef;
 use crate::abstractions::scsi::OpenRef;
@@ -36,6 +36,8 @@ pub(crate) struct FileInner {
     pub(crate) queues: Queues,
     /// io_uring commands running or being completed.
     pub(crate) uring: Queues,
+    /// A retired request, to be filled in again by the next submission.
+    spare: Option<Spare>,
 }
 
 impl FileInner {
@@ -153,11 +155,13 @@ pub(crate) struct OpenFile {
     _module: ModuleRef,
 }
 
-/// Room held for a request while it is built; given back on drop.
+/// Room held for a request while it is built, with the file's spare
+/// request, if any; both are given back on drop.
 pub(crate) struct Slot<'a> {
     file: &'a OpenFile,
     kind: Kind,
     held: bool,
+    spare: Option<Spare>,
 }
 
 impl Slot<'_> {
@@ -165,15 +169,27 @@ impl Slot<'_> {
     pub(crate) fn kind(&self) -> Kind {
         self.kind
     }
+
+    /// The file's spare request, to build the request in.
+    pub(crate) fn take_spare(&mut self) -> Option<Spare> {
+        self.spare.take()
+    }
 }
 
 impl Drop for Slot<'_> {
     fn drop(&mut self) {
-        if self.held {
+        if self.held || self.spare.is_some() {
             let mut inner = self.file.inner.lock();
-            match self.kind {
-                Kind::Sg => inner.pending -= 1,
-                kind => inner.queues_of(kind).unreserve(),
+            if self.held {
+                match self.kind {
+                    Kind::Sg => inner.pending -= 1,
+                    kind => inner.queues_of(kind).unreserve(),
+                }
+            }
+            // The file's only spare was this one, and the file cannot have
+            // been released while a submission on it runs.
+            if inner.spare.is_none() {
+                inner.spare = self.spare.take();
             }
         }
     }
@@ -204,6 +220,7 @@ impl OpenFile {
                         closed: false,
                         queues: Queues::new(),
                         uring: Queues::new(),
+                        spare: None,
                     },
                     "rsg::OpenFile::inner"
                 ),
@@ -272,6 +289,7 @@ impl OpenFile {
             file: self,
             kind: Kind::Sg,
             held: true,
+            spare: inner.spare.take(),
         })
     }
 
@@ -290,13 +308,13 @@ impl OpenFile {
     fn reserve_in(&self, kind: Kind) -> Result<Slot<'_>> {
         // One lock once the queues exist; their storage is made unlocked,
         // on first use.
-        let first_use = {
+        let (first_use, spare) = {
             let mut inner = self.inner.lock();
             let queues = inner.queues_of(kind);
             if queues.depth() > 0 {
                 queues.reserve()?;
             }
-            queues.depth() == 0
+            (queues.depth() == 0, inner.spare.take())
         };
         if first_use {
             let storage = Queues::storage(crate::abstractions::module::queue_depth())?;
@@ -312,6 +330,7 @@ impl OpenFile {
             file: self,
             kind,
             held: true,
+            spare,
         })
     }
 
@@ -345,28 +364,36 @@ impl OpenFile {
         }
     }
 
-    /// Takes `req` off its list (sg's table, or io_uring's active set), for
-    /// the caller to drop in process context, and says whether the file is
-    /// now closed and drained.
-    pub(crate) fn remove(&self, req: &Arc<Request>) -> (Option<Arc<Request>>, bool) {
-        let (removed, drained) = {
+    /// Takes `req` off its list (sg's table, or io_uring's active set) and
+    /// keeps it as the file's spare if the caller held its last reference.
+    /// Returns it when it was not kept, for the caller to drop in process
+    /// context, and says whether the file is now closed and drained.
+    pub(crate) fn remove(&self, req: Arc<Request>) -> (Option<Spare>, bool) {
+        let (unkept, drained) = {
             let mut inner = self.inner.lock();
             let removed = match req.kind {
-                Kind::Sg => inner.requests.remove(req),
+                Kind::Sg => inner.requests.remove(&req),
                 Kind::Uring => {
                     let slot = req.slot(&inner);
                     inner.uring.take_active(slot)
                 }
                 Kind::Queued => None,
             };
-            (removed, inner.is_drained())
+            // The list's reference to `req`, never the last: the caller's
+            // is another.
+            drop(removed);
+            let mut unkept = Spare::from_last(req);
+            if !inner.closed && inner.spare.is_none() {
+                inner.spare = unkept.take();
+            }
+            (unkept, inner.is_drained())
         };
         // A reader waiting on a detaching device may have been waiting for
         // this one to go.
         if self.dev.is_detaching() {
             self.read_wait.notify_all();
         }
-        (removed, drained)
+        (unkept, drained)
     }
 
     /// Wakes everyone waiting on this file: the device is going away.
@@ -379,7 +406,7 @@ impl OpenFile {
     /// The last close: unread responses are dropped, requests in flight
     /// clean up after themselves when they complete.
     pub(crate) fn release(&self) {
-        let finished = {
+        let (finished, spare) = {
             let mut inner = self.inner.lock();
             inner.closed = true;
             let done = inner
@@ -388,8 +415,13 @@ impl OpenFile {
                 .enumerate()
                 .filter(|(_, req)| req.stage(&inner) != Stage::Active)
                 .fold(0u32, |mask, (i, _)| mask | 1 << i);
-            inner.requests.take_marked(|i| done & 1 << i != 0)
+            // The spare refers to the file: dropped here, the cycle ends.
+            (
+                inner.requests.take_marked(|i| done & 1 << i != 0),
+                inner.spare.take(),
+            )
         };
+        drop(spare);
         for req in finished.into_iter().flatten() {
             Request::retire_later(req);
         }

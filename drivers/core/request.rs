@@ -10,11 +10,12 @@ use crate::abstractions::block::{
     AbortHandle, Completed, Completion, UserMapping, SENSE_BUFFERSIZE,
 };
 use crate::abstractions::pages::PAGE_SIZE;
+use crate::abstractions::pin::unpinned_field_mut;
 use crate::abstractions::time;
 use crate::uapi::{sg_io_hdr, SG_DXFER_NONE, SG_DXFER_TO_DEV};
 use core::sync::atomic::{AtomicUsize, Ordering};
 use kernel::prelude::*;
-use kernel::sync::{Arc, ArcBorrow, LockedBy};
+use kernel::sync::{Arc, ArcBorrow, LockedBy, UniqueArc};
 use kernel::workqueue::{new_work, Work, WorkItem};
 
 /// Where a request is in its life (sg's `done` 0, 1, 2).
@@ -220,6 +221,19 @@ pub(crate) struct RequestState {
     slot: usize,
 }
 
+/// A retired request, no longer referenced elsewhere, kept by its file to
+/// be filled in again by [`Request::new`]: sg keeps a fixed table of
+/// requests per file; this spares the allocation in the common case.
+pub(crate) struct Spare(Pin<UniqueArc<Request>>);
+
+impl Spare {
+    /// `req` as a spare if the caller held its last reference; otherwise
+    /// drops that reference, which then never frees it.
+    pub(crate) fn from_last(req: Arc<Request>) -> Option<Spare> {
+        Arc::into_unique_or_drop(req).map(Spare)
+    }
+}
+
 /// A request.
 #[pin_data]
 pub(crate) struct Request {
@@ -246,15 +260,18 @@ kernel::impl_has_work! {
 }
 
 impl Request {
-    /// A request for `file`, not yet listed or started.
+    /// A request for `file`, not yet listed or started, made in `spare`
+    /// (a retired request of the same file) when there is one.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
-        file: Arc<OpenFile>,
+        file: ArcBorrow<'_, OpenFile>,
         hdr: sg_io_hdr,
         opcode: u8,
         start_ms: u32,
         kind: Kind,
         sg_io_owned: bool,
         io: RequestIo,
+        spare: Option<Spare>,
     ) -> Result<Arc<Self>> {
         let state = LockedBy::new(
             &file.inner,
@@ -267,9 +284,19 @@ impl Request {
                 slot: 0,
             },
         );
+        if let Some(Spare(mut req)) = spare.filter(|s| core::ptr::eq(&*s.0.file, &*file)) {
+            // Its work item has run or was never queued, and its abort
+            // handle is empty: only the fields below change.
+            *unpinned_field_mut!(req.as_mut(), hdr) = hdr;
+            *unpinned_field_mut!(req.as_mut(), opcode) = opcode;
+            *unpinned_field_mut!(req.as_mut(), start_ms) = start_ms;
+            *unpinned_field_mut!(req.as_mut(), kind) = kind;
+            *unpinned_field_mut!(req.as_mut(), state) = state;
+            return Ok(req.into());
+        }
         Arc::pin_init(
             pin_init!(Request {
-                file,
+                file: file.into(),
                 hdr,
                 opcode,
                 start_ms,
@@ -373,7 +400,7 @@ impl Request {
     /// Ends the request's life in process context: copies bounced data-in to
     /// the calling process (none from a kernel thread), gives buffers back,
     /// and takes it off its file's list.
-    pub(crate) fn retire(self: &Arc<Self>) -> Result {
+    pub(crate) fn retire(self: Arc<Self>) -> Result {
         let io = self.take_io();
         self.finish(io)
     }
@@ -401,7 +428,9 @@ impl Request {
     }
 
     /// Retires the request with its data side taken by [`Request::take_io`].
-    pub(crate) fn finish(self: &Arc<Self>, io: Option<RequestIo>) -> Result {
+    /// The file keeps it for its next request if this was the last
+    /// reference.
+    pub(crate) fn finish(self: Arc<Self>, io: Option<RequestIo>) -> Result {
         let mut ret = Ok(());
         if let Some(io) = io {
             // Unmapped (data-in copied out) before the buffer goes: a
@@ -410,10 +439,11 @@ impl Request {
                 ret = mapping.unmap();
             }
         }
-        let (removed, drained) = self.file.remove(self);
-        drop(removed);
+        let file = self.file.clone();
+        let (unkept, drained) = file.remove(self);
+        drop(unkept);
         if drained {
-            self.file.dev.forget(&self.file);
+            file.dev.forget(&file);
         }
         ret
     }

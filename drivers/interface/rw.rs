@@ -122,9 +122,9 @@ pub(crate) fn read(
         // The response and the data side come out under the lock held.
         let taken = req.take(&mut inner);
         drop(inner);
-        v3::new_read(&req, taken, buf, count)
+        v3::new_read(req, taken, buf, count)
     } else {
         drop(inner);
-        v2::read(&req, buf, count)
+        v2::read(req, buf, count)
     }
 }

@@ -203,8 +203,7 @@ impl InTask for UringIo {
             Request::retire_later(req);
             return cmd.done(Err(ecanceled()), 0, flags);
         }
-        let (ret, res2) = finish(&req, resp);
-        drop(req);
+        let (ret, res2) = finish(req, resp);
         cmd.done(ret, res2, flags);
     }
 }
@@ -212,7 +211,7 @@ impl InTask for UringIo {
 /// Delivers the response as `SG_IO` does (sense to the sense buffer, data
 /// to the caller's memory) and retires the request; returns `cqe->res` and
 /// the packed result word.
-fn finish(req: &Arc<Request>, resp: u64) -> (Result, u64) {
+fn finish(req: Arc<Request>, resp: u64) -> (Result, u64) {
     let (hdr, retired) = take_response(req);
     let hdr = match hdr {
         Ok(hdr) => hdr,

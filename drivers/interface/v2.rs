@@ -122,7 +122,7 @@ pub(crate) fn write(
 
 /// Returns a completed v2 response: header, then data-in up to
 /// `reply_len`.
-pub(crate) fn read(req: &Arc<Request>, buf: usize, count: usize) -> Result<usize> {
+pub(crate) fn read(req: Arc<Request>, buf: usize, count: usize) -> Result<usize> {
     let resp = req.response(&req.file.inner.lock());
     let hp = &req.hdr;
     let mut out = [0u8; SG_HEADER_SIZE];

@@ -221,7 +221,7 @@ pub(crate) struct UringSource<'a> {
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn build(
     ofile: ArcBorrow<'_, OpenFile>,
-    slot: Slot<'_>,
+    mut slot: Slot<'_>,
     mut hdr: sg_io_hdr,
     cdb: &Cdb,
     timeout: u32,
@@ -267,7 +267,8 @@ pub(crate) fn build(
     }
     let opcode = cdb.opcode();
     let kind = slot.kind();
-    let req = Request::new(ofile.into(), hdr, opcode, start_ms, kind, sg_io_owned, io)?;
+    let spare = slot.take_spare();
+    let req = Request::new(ofile, hdr, opcode, start_ms, kind, sg_io_owned, io, spare)?;
     if dev.is_detaching() {
         let _ = req.retire();
         return Err(ENODEV);
@@ -365,12 +366,7 @@ fn map_data(
 /// Returns a completed v3 response to the header at `buf` and retires the
 /// request (sg's `sg_new_read`). A short `count` loses the response, as in
 /// sg.
-pub(crate) fn new_read(
-    req: &Arc<Request>,
-    taken: Taken,
-    buf: usize,
-    count: usize,
-) -> Result<usize> {
+pub(crate) fn new_read(req: Arc<Request>, taken: Taken, buf: usize, count: usize) -> Result<usize> {
     if count < hdr_size() {
         let _ = req.finish(taken.io);
         return Err(EINVAL);
@@ -381,8 +377,8 @@ pub(crate) fn new_read(
 /// Writes a taken response to the v3 header at `buf` and retires the
 /// request, for `read()`, `SG_IO` and `RSG_IOGET`; a failed write is
 /// reported before a failed retirement.
-pub(crate) fn respond(req: &Arc<Request>, taken: Taken, buf: usize) -> Result {
-    let ret = fill_response(req, &taken.response).and_then(|hdr| write_sg_io_hdr(&hdr, buf));
+pub(crate) fn respond(req: Arc<Request>, taken: Taken, buf: usize) -> Result {
+    let ret = fill_response(&req, &taken.response).and_then(|hdr| write_sg_io_hdr(&hdr, buf));
     ret.and(req.finish(taken.io))
 }
 
@@ -390,11 +386,11 @@ pub(crate) fn respond(req: &Arc<Request>, taken: Taken, buf: usize) -> Result {
 /// io_uring, whose response goes to the CQE rather than to a header in user
 /// memory: the header with its outputs filled in (sense data to the
 /// header's sense buffer), and how the retirement went.
-pub(crate) fn take_response(req: &Arc<Request>) -> (Result<sg_io_hdr>, Result) {
+pub(crate) fn take_response(req: Arc<Request>) -> (Result<sg_io_hdr>, Result) {
     // The response and the data side come out under one lock, as for the
     // other readers.
     let taken = req.take(&mut req.file.inner.lock());
-    let hdr = fill_response(req, &taken.response);
+    let hdr = fill_response(&req, &taken.response);
     (hdr, req.finish(taken.io))
 }
 
@@ -444,7 +440,7 @@ pub(crate) fn sg_io(ofile: ArcBorrow<'_, OpenFile>, file: &File, arg: usize) -> 
     if req.take_if_ready(&mut inner) {
         let taken = req.take(&mut inner);
         drop(inner);
-        return respond(&req, taken, arg);
+        return respond(req, taken, arg);
     }
     req.set_orphan(&mut inner);
     Err(ERESTARTSYS)
