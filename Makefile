@@ -13,7 +13,7 @@ KMAKE = $(MAKE) -C $(KDIR) M=$(REPO) LLVM=1
 
 .PHONY: all module kernel setup run check clean clippy rustfmt rustfmtcheck \
 	checkpatch selftests bench bench-tools kernel-debug module-debug rsgdd check-debug \
-	bench-uring rsgfuzz fuzz
+	bench-uring rsgfuzz fuzz insnprof
 
 all: module
 
@@ -123,6 +123,12 @@ bench-uring: module rsgdd
 	@mkdir -p build/bench
 	tools/vm/run.sh --timeout 3000 -- tools/bench/uring.sh > build/bench/uring.csv
 	awk -f tools/bench/uring.awk build/bench/uring.csv | tee build/bench/uring.txt
+
+# Exact guest instructions per command, by function, sg against rsg, on one
+# CPU (Documentation/performance.rst); into build/insnprof/.
+insnprof: module rsgdd
+	@tools/bench/setup.sh
+	tools/bench/insnprof.sh $(INSNPROF_N)
 
 clean:
 	-+$(KMAKE) clean 2>/dev/null
