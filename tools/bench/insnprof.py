@@ -97,8 +97,24 @@ def main():
     print(f"{'A':>9} {'B':>9} {'B-A':>9}  function")
     for (d, x, y, _), name in zip(rows, names):
         print(f"{x:9.1f} {y:9.1f} {d:+9.1f}  {name}")
+    groups = ["[user]", "[rust]"] + sorted(
+        {n[n.rindex(" [") + 1:] for n in set(fa) | set(fb) if " [" in n})
+    for g in groups:
+        x, y = group_sum(fa, g) / a.ops, group_sum(fb, g) / a.ops
+        print(f"{x:9.1f} {y:9.1f} {y - x:+9.1f}  all of {g}")
     ta, tb = sum(fa.values()) / a.ops, sum(fb.values()) / a.ops
     print(f"{ta:9.1f} {tb:9.1f} {tb - ta:+9.1f}  total")
+
+
+def group_sum(counts, group):
+    """User space, the kernel crate's Rust code and helpers ([rust]), or a
+    module's functions ("[name]")."""
+    if group == "[rust]":
+        return sum(v for k, v in counts.items()
+                   if k.startswith(("_RN", "rust_helper_")) and " [" not in k)
+    if group == "[user]":
+        return counts.get("[user]", 0)
+    return sum(v for k, v in counts.items() if k.endswith(" " + group))
 
 
 if __name__ == "__main__":

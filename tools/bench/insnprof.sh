@@ -6,14 +6,14 @@
 # between runs to end a counting phase, and prints the largest per-function
 # differences for each workload. `make insnprof` runs it.
 #
-#   tools/bench/insnprof.sh [N]     # N commands a run (default 5000)
+#   tools/bench/insnprof.sh [N]     # N commands a run (default 20000)
 #
 # Output in build/insnprof/: counts.out (the plugin's), guest.log, and
 # report.txt (what is printed). Needs the test kernel and build/rsg.ko,
 # fio, sg3_utils and build/rsgdd (make bench's setup installs them).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-n=${1:-5000}
+n=${1:-20000}
 out=build/insnprof
 mkdir -p "$out"
 gcc -O2 -shared -fPIC -Wall -o build/insnprof.so tools/bench/insnprof.c
