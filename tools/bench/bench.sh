@@ -76,26 +76,41 @@ run() {
 
 # calibrate KEY BASE UNIT MAX CMD... (CMD has @N@ for the count): prints a
 # count, a multiple of UNIT and at most MAX, that makes CMD last about
-# BENCH_SECS, from timed trials starting at BASE. Runners run in
-# subshells, so the count is kept in a file for the rest of the run.
+# BENCH_SECS. Trials start at BASE and grow fourfold until the last two
+# differ by half a run; the cost of a count is that difference, so that
+# start-up cancels out (under instruction counting it can outlast the
+# commands: every wait on the host's files jumps to the next timer).
+# Runners run in subshells, so the count is kept in a file for the rest of
+# the run.
 calibrate() {
-	local key=$1 n=$2 unit=$3 max=$4 t0 us file
+	local key=$1 n=$2 unit=$3 max=$4 file us prev_n=0 prev_us=0 run_us
 	shift 4
 	file=/tmp/bench-count-${key//[^a-zA-Z0-9]/_}
 	[ -s "$file" ] && { cat "$file"; return 0; }
+	run_us=$(awk -v s="$secs" 'BEGIN { printf "%d", s * 1e6 }')
 	while :; do
-		t0=$(date +%s%N)
-		timeout -k 2 "$limit" "${@//@N@/$n}" > /dev/null 2>&1 || return 1
-		us=$((($(date +%s%N) - t0) / 1000))
-		# A trial shorter than half a run mostly times startup.
-		[ $((us * 2)) -lt "${secs%.*}000000" ] && [ $((n * 4)) -le "$max" ] || break
+		us=$(trial "$n" "$@") || return 1
+		[ "$prev_n" -gt 0 ] && [ $(((us - prev_us) * 2)) -ge "$run_us" ] && break
+		[ $((n * 4)) -le "$max" ] || break
+		prev_n=$n prev_us=$us
 		n=$((n * 4))
 	done
-	awk -v b="$n" -v u="$unit" -v m="$max" -v s="$secs" -v t="$us" \
-		'BEGIN { n = b * s * 1e6 / (t > 0 ? t : 1); n = int(n / u) * u
-			 if (n < u) n = u; if (n > m) n = m; printf "%d\n", n }' > "$file"
+	awk -v n="$n" -v us="$us" -v pn="$prev_n" -v pus="$prev_us" -v u="$unit" \
+		-v m="$max" -v s="$secs" 'BEGIN {
+			per = (pn > 0 && us > pus) ? (us - pus) / (n - pn) : us / n
+			c = s * 1e6 / (per > 0 ? per : 1); c = int(c / u) * u
+			if (c < u) c = u; if (c > m) c = m; printf "%d\n", c }' > "$file"
 	log "$key: count $(cat "$file")" >&2
 	cat "$file"
+}
+
+# trial N CMD...: microseconds CMD takes with @N@ = N.
+trial() {
+	local n=$1 t0
+	shift
+	t0=$(date +%s%N)
+	timeout -k 2 "$limit" "${@//@N@/$n}" > /dev/null 2>&1 || return 1
+	echo $((($(date +%s%N) - t0) / 1000))
 }
 
 # Runners: run_KIND DRIVER NODE ARGS... prints "metric value" lines.
