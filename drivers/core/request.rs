@@ -221,15 +221,22 @@ pub(crate) struct RequestState {
     slot: usize,
 }
 
-/// A retired request, no longer referenced elsewhere, kept by its file to
-/// be filled in again by [`Request::new`]: sg keeps a fixed table of
-/// requests per file; this spares the allocation in the common case.
+/// A retired request, kept by its file to be filled in again by
+/// [`Request::new`]: sg keeps a fixed table of requests per file; this
+/// spares the allocation in the common case.
+///
+/// # Invariants
+///
+/// Nothing else refers to the request. Since a queued work item and a
+/// started block request each hold a reference, its work item is not
+/// queued and its abort handle holds no block request.
 pub(crate) struct Spare(Pin<UniqueArc<Request>>);
 
 impl Spare {
     /// `req` as a spare if the caller held its last reference; otherwise
     /// drops that reference, which then never frees it.
     pub(crate) fn from_last(req: Arc<Request>) -> Option<Spare> {
+        // INVARIANT: The reference is unique.
         Arc::into_unique_or_drop(req).map(Spare)
     }
 }
@@ -285,8 +292,8 @@ impl Request {
             },
         );
         if let Some(Spare(mut req)) = spare.filter(|s| core::ptr::eq(&*s.0.file, &*file)) {
-            // Its work item has run or was never queued, and its abort
-            // handle is empty: only the fields below change.
+            // Its work item and abort handle are idle (type invariant):
+            // only the fields below change.
             *unpinned_field_mut!(req.as_mut(), hdr) = hdr;
             *unpinned_field_mut!(req.as_mut(), opcode) = opcode;
             *unpinned_field_mut!(req.as_mut(), start_ms) = start_ms;
