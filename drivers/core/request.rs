@@ -380,7 +380,12 @@ impl Request {
 
     /// Milliseconds since submission (while active).
     pub(crate) fn elapsed_ms(&self) -> u32 {
-        time::now_ms().saturating_sub(self.start_ms)
+        self.elapsed_ms_at(time::now_ms())
+    }
+
+    /// Milliseconds from submission to `now_ms` (ms of jiffies).
+    fn elapsed_ms_at(&self, now_ms: u32) -> u32 {
+        now_ms.saturating_sub(self.start_ms)
     }
 
     /// When it was submitted, in ms of jiffies.
@@ -446,6 +451,8 @@ impl Request {
                 ret = mapping.unmap();
             }
         }
+        // After the last close the request may hold its file's last
+        // reference; this one keeps the file until its lock is released.
         let file = self.file.clone();
         let (unkept, drained) = file.remove(self);
         drop(unkept);
@@ -508,7 +515,7 @@ impl Request {
     fn decode(&self, done: &Completed<'_>) -> Response {
         let mut response = Response::from_completion(done);
         let now = time::now_ms();
-        response.duration = now.saturating_sub(self.start_ms);
+        response.duration = self.elapsed_ms_at(now);
         self.account(&response, now);
         // CHECK CONDITION or COMMAND TERMINATED, as sg logs them.
         if self.file.dev.debug() > 0 && matches!(response.masked_status, 0x01 | 0x11) {
