@@ -18,8 +18,8 @@ pub(crate) struct Stats {
     errors: AtomicU64,
     in_flight: AtomicU64,
     /// Milliseconds with a command in flight, up to `stamp`.
-    busy_ms: AtomicU64,
-    /// When `busy_ms` was last brought up to date, in ms of jiffies.
+    busy_to_stamp: AtomicU64,
+    /// When `busy_to_stamp` was last brought up to date, in ms of jiffies.
     stamp: AtomicU32,
 }
 
@@ -46,7 +46,7 @@ impl Stats {
                 .is_ok()
             && self.in_flight.load(Ordering::Relaxed) > 0
         {
-            self.busy_ms
+            self.busy_to_stamp
                 .fetch_add(u64::from(now_ms.wrapping_sub(stamp)), Ordering::Relaxed);
         }
     }
@@ -82,7 +82,7 @@ impl Stats {
 
     /// Busy time so far, including the current busy period.
     fn busy_ms(&self) -> u64 {
-        let mut ms = self.busy_ms.load(Ordering::Relaxed);
+        let mut ms = self.busy_to_stamp.load(Ordering::Relaxed);
         if self.in_flight.load(Ordering::Relaxed) > 0 {
             let stamp = self.stamp.load(Ordering::Relaxed);
             ms += u64::from(time::now_ms().wrapping_sub(stamp));
