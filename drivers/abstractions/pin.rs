@@ -10,9 +10,9 @@
 macro_rules! unpinned_field_mut {
     ($pinned:expr, $field:ident) => {{
         let pinned: ::core::pin::Pin<&mut _> = $pinned;
-        // SAFETY: The closure only takes a reference to a field of the
-        // pinned value and moves nothing; `Pin::get_mut` then requires the
-        // field's type to be `Unpin`, so the field itself needs no pinning.
+        // SAFETY: The closure moves nothing and returns one of the value's
+        // own fields, which stays put while the value does; being `Unpin`
+        // (`Pin::get_mut`), the field may then be handed out and replaced.
         let field = unsafe { ::core::pin::Pin::map_unchecked_mut(pinned, |v| &mut v.$field) };
         ::core::pin::Pin::get_mut(field)
     }};
