@@ -8,12 +8,11 @@
 
 use super::pages::PageRuns;
 use super::sync::{new_spinlock_irq, SpinLockIrq};
+use super::to_result;
 use super::uring::FixedBuffer;
 use crate::bindings as shim;
-use core::marker::PhantomData;
 use core::ptr::NonNull;
 use kernel::bindings;
-use kernel::error::to_result;
 use kernel::prelude::*;
 use kernel::str::CStr;
 use kernel::types::{ForeignOwnable, Opaque};
@@ -357,34 +356,45 @@ impl Drop for UserMapping {
     }
 }
 
-/// What a finished request reports.
+/// What a finished request reports, read once when it completes.
 pub(crate) struct Completed<'a> {
-    rq: *mut bindings::request,
-    _p: PhantomData<&'a ()>,
+    result: i32,
+    resid: u32,
+    sense: Option<&'a [u8; SENSE_BUFFERSIZE]>,
 }
 
-impl Completed<'_> {
+impl<'a> Completed<'a> {
+    /// Reads what `rq` reports.
+    ///
+    /// # Safety
+    ///
+    /// `rq` is a finished SCSI request that outlives `'a`.
+    unsafe fn read(rq: *mut bindings::request) -> Self {
+        let (mut result, mut resid) = (0, 0);
+        // SAFETY: `rq` is a finished SCSI request (the caller's promise).
+        let sense = unsafe { shim::rsg_rq_outcome(rq, &mut result, &mut resid) };
+        Self {
+            result,
+            resid,
+            // SAFETY: A sense buffer is `SENSE_BUFFERSIZE` bytes and lives as
+            // long as its request, which outlives `'a`.
+            sense: (!sense.is_null()).then(|| unsafe { &*sense.cast() }),
+        }
+    }
+
     /// The mid-layer's result word (status, host and driver bytes).
     pub(crate) fn result(&self) -> i32 {
-        // SAFETY: `rq` is live during the completion callback.
-        unsafe { shim::rsg_rq_result(self.rq) }
+        self.result
     }
 
     /// Bytes not transferred.
     pub(crate) fn resid(&self) -> u32 {
-        // SAFETY: As above.
-        unsafe { shim::rsg_rq_resid(self.rq) }
+        self.resid
     }
 
     /// The sense data, when the device returned any.
-    pub(crate) fn sense(&self) -> Option<&[u8; SENSE_BUFFERSIZE]> {
-        // SAFETY: As above.
-        if unsafe { shim::rsg_rq_sense_len(self.rq) } == 0 {
-            return None;
-        }
-        // SAFETY: The sense buffer is `SENSE_BUFFERSIZE` bytes and lives as
-        // long as the request.
-        Some(unsafe { &*shim::rsg_rq_sense(self.rq).cast() })
+    pub(crate) fn sense(&self) -> Option<&'a [u8; SENSE_BUFFERSIZE]> {
+        self.sense
     }
 }
 
@@ -424,13 +434,8 @@ unsafe extern "C" fn end_io<T: Completion>(
     );
     // SAFETY: `start` stored the foreign value; this runs once.
     let data = unsafe { T::Data::from_foreign((*rq).end_io_data) };
-    T::complete(
-        data,
-        &Completed {
-            rq,
-            _p: PhantomData,
-        },
-    );
+    // SAFETY: The request has finished, and is freed only below.
+    T::complete(data, &unsafe { Completed::read(rq) });
     // SAFETY: The request is done and `complete` no longer refers to it; its
     // bios are kept for `UserMapping::unmap`, as the block layer allows.
     unsafe { bindings::blk_mq_free_request(rq) };

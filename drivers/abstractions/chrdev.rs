@@ -7,12 +7,13 @@
 
 use super::file::{FileOperations, OperationsVtable};
 use super::pages::PAGE_SIZE;
+use super::to_result;
 use crate::bindings as shim;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
 use kernel::bindings;
 use kernel::c_str;
-use kernel::error::{from_err_ptr, to_result};
+use kernel::error::from_err_ptr;
 use kernel::prelude::*;
 use kernel::str::CStr;
 use kernel::sync::Arc;

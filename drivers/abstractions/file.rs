@@ -253,7 +253,7 @@ impl<T: FileOperations> OperationsVtable<T> {
             // SAFETY: The VFS passes live pointers.
             let devt = unsafe { (*inode).i_rdev };
             // SAFETY: As above.
-            kernel::error::to_result(unsafe { bindings::nonseekable_open(inode, file) })?;
+            super::to_result(unsafe { bindings::nonseekable_open(inode, file) })?;
             // SAFETY: The file is live for this call.
             let data = T::open(super::chrdev::minor(devt), unsafe { File::from_raw(file) })?;
             // SAFETY: Nothing else uses `private_data` of our files; `release`

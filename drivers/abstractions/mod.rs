@@ -20,3 +20,14 @@ pub(crate) mod uaccess;
 pub(crate) mod uring;
 pub(crate) mod wait;
 pub(crate) mod workqueue;
+
+/// A C return value as a `Result`, as `kernel::error::to_result` makes it;
+/// that one is a call away from every hot path that checks one.
+#[inline(always)]
+pub(crate) fn to_result(ret: core::ffi::c_int) -> kernel::error::Result {
+    if ret < 0 {
+        Err(kernel::error::Error::from_errno(ret))
+    } else {
+        Ok(())
+    }
+}

@@ -7,11 +7,11 @@
 //! [`include/scsi/scsi_ioctl.h`](srctree/include/scsi/scsi_ioctl.h)
 
 use super::block::Queue;
+use super::to_result;
 use crate::bindings as shim;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
 use kernel::bindings;
-use kernel::error::to_result;
 use kernel::prelude::*;
 use kernel::types::Opaque;
 

@@ -5,8 +5,8 @@
 //!
 //! C header: [`include/linux/uaccess.h`](srctree/include/linux/uaccess.h)
 
+use super::to_result;
 use crate::bindings as shim;
-use kernel::error::to_result;
 use kernel::prelude::*;
 
 /// Stores `val` at the user address `addr`; `EFAULT` leaves memory as it

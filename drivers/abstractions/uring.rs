@@ -284,7 +284,7 @@ impl<D: ForeignOwnable> UringCmd<D> {
         let mut iter: bindings::iov_iter = unsafe { core::mem::zeroed() };
         // SAFETY: The command is live and issued with `IORING_URING_CMD_FIXED`
         // (io_uring checked the buffer index at prep); `iter` is writable.
-        kernel::error::to_result(unsafe {
+        super::to_result(unsafe {
             shim::io_uring_cmd_import_fixed(
                 addr,
                 len as _,

@@ -407,32 +407,19 @@ void rsg_rq_set_retries(struct request *rq, int retries)
 	scmd->allowed = retries;
 }
 
-int rsg_rq_result(struct request *rq)
+/*
+ * What a finished command reports, in one call from the completion: its
+ * result word and residue, and its sense buffer if the device returned
+ * sense data (NULL otherwise).
+ */
+const unsigned char *rsg_rq_outcome(struct request *rq, int *result,
+				    unsigned int *resid)
 {
 	struct scsi_cmnd *scmd = blk_mq_rq_to_pdu(rq);
 
-	return scmd->result;
-}
-
-unsigned int rsg_rq_resid(struct request *rq)
-{
-	struct scsi_cmnd *scmd = blk_mq_rq_to_pdu(rq);
-
-	return scmd->resid_len;
-}
-
-unsigned int rsg_rq_sense_len(struct request *rq)
-{
-	struct scsi_cmnd *scmd = blk_mq_rq_to_pdu(rq);
-
-	return scmd->sense_len;
-}
-
-const unsigned char *rsg_rq_sense(struct request *rq)
-{
-	struct scsi_cmnd *scmd = blk_mq_rq_to_pdu(rq);
-
-	return scmd->sense_buffer;
+	*result = scmd->result;
+	*resid = scmd->resid_len;
+	return scmd->sense_len ? scmd->sense_buffer : NULL;
 }
 
 static_assert((unsigned int)IO_URING_F_NONBLOCK == RSG_URING_F_NONBLOCK);

@@ -137,10 +137,8 @@ void rsg_rq_execute(struct request *rq, bool at_head);
 int rsg_rq_set_cdb(struct request *rq, const unsigned char *cdb,
 		   unsigned int len);
 void rsg_rq_set_retries(struct request *rq, int retries);
-int rsg_rq_result(struct request *rq);
-unsigned int rsg_rq_resid(struct request *rq);
-unsigned int rsg_rq_sense_len(struct request *rq);
-const unsigned char *rsg_rq_sense(struct request *rq);
+const unsigned char *rsg_rq_outcome(struct request *rq, int *result,
+				    unsigned int *resid);
 
 /* io_uring commands (IORING_OP_URING_CMD). */
 struct io_uring_cmd;

@@ -330,15 +330,15 @@ impl Device {
     }
 
     /// Stops listing a closed file whose last request has ended.
-    pub(crate) fn forget(&self, file: &Arc<OpenFile>) {
+    pub(crate) fn forget(&self, file: &OpenFile) {
         let removed = Self::unlist(&mut self.open.lock(), file);
         drop(removed);
     }
 
-    fn unlist(open: &mut OpenState, file: &Arc<OpenFile>) -> Option<Arc<OpenFile>> {
+    fn unlist(open: &mut OpenState, file: &OpenFile) -> Option<Arc<OpenFile>> {
         open.files
             .iter_mut()
-            .find(|f| f.as_ref().is_some_and(|f| Arc::ptr_eq(f, file)))
+            .find(|f| f.as_ref().is_some_and(|f| core::ptr::eq(&**f, file)))
             .and_then(Option::take)
     }
 }

@@ -15,7 +15,7 @@ use crate::abstractions::wait::{new_wait_queue, Fasync, WaitQueue};
 use crate::uapi::{SG_DEFAULT_TIMEOUT_USER, SG_MAX_QUEUE};
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::prelude::*;
-use kernel::sync::{new_mutex, Arc, ArcBorrow, Mutex};
+use kernel::sync::{new_mutex, Arc, Mutex};
 
 /// What completions share with process context, under an irq-safe lock.
 pub(crate) struct FileInner {
@@ -55,6 +55,7 @@ impl FileInner {
 
     /// Whether no request of any interface is listed, being built or
     /// running.
+    #[inline]
     fn is_idle(&self) -> bool {
         self.outstanding() == 0 && self.queues.outstanding() == 0 && self.uring.outstanding() == 0
     }
@@ -101,7 +102,7 @@ impl FileInner {
 pub(crate) struct FileState {
     /// The per-file reserve buffer, shared with requests, `mmap()` faults
     /// and v2 reads, which use it without this lock.
-    pub(crate) reserve: Arc<Buffer>,
+    pub(crate) reserve: Arc<Reserve>,
     /// The v2 timeout in jiffies, and as the user set it (`USER_HZ`).
     pub(crate) timeout: i32,
     pub(crate) timeout_user: i32,
@@ -111,25 +112,52 @@ pub(crate) struct FileState {
     pub(crate) next_cmd_len: u8,
 }
 
-/// The file's reserve buffer, claimed by one request until this is dropped
-/// (sg's `res_in_use`), in process context.
-pub(crate) struct ReserveClaim {
-    file: Arc<OpenFile>,
-    buf: Arc<Buffer>,
+/// A file's reserve buffer, and whether a request holds it (sg's
+/// `res_in_use`). Claims are made under the state lock, under which a resize
+/// checks that there is none: a claimed reserve stays the file's.
+pub(crate) struct Reserve {
+    buf: Buffer,
+    claimed: AtomicBool,
 }
 
-impl ReserveClaim {
-    /// The claimed buffer; it is the file's reserve while the claim lasts,
-    /// since a claimed reserve cannot be resized.
-    pub(crate) fn buffer(&self) -> &Buffer {
+impl Reserve {
+    /// `buf` as a reserve, unclaimed.
+    pub(crate) fn new(buf: Buffer) -> Self {
+        Self {
+            buf,
+            claimed: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether a request holds it. Under the state lock a `false` stays so.
+    pub(crate) fn is_claimed(&self) -> bool {
+        self.claimed.load(Ordering::Acquire)
+    }
+}
+
+impl core::ops::Deref for Reserve {
+    type Target = Buffer;
+
+    fn deref(&self) -> &Buffer {
         &self.buf
+    }
+}
+
+/// The file's reserve buffer, claimed by one request until this is dropped,
+/// in process context.
+pub(crate) struct ReserveClaim(Arc<Reserve>);
+
+impl ReserveClaim {
+    /// The claimed buffer.
+    pub(crate) fn buffer(&self) -> &Buffer {
+        &self.0
     }
 }
 
 impl Drop for ReserveClaim {
     fn drop(&mut self) {
         // Claims are made under the state lock; giving one back needs none.
-        self.file.reserve_in_use.store(false, Ordering::Release);
+        self.0.claimed.store(false, Ordering::Release);
     }
 }
 
@@ -149,8 +177,6 @@ pub(crate) struct OpenFile {
     pub(crate) fasync: Fasync,
     #[pin]
     pub(crate) state: Mutex<FileState>,
-    /// A request holds the reserve buffer; set under `state`'s lock.
-    pub(crate) reserve_in_use: AtomicBool,
     _open_ref: OpenRef,
     _module: ModuleRef,
 }
@@ -177,20 +203,30 @@ impl Slot<'_> {
 }
 
 impl Drop for Slot<'_> {
+    #[inline]
     fn drop(&mut self) {
+        // Listing the request empties the slot: nothing to give back then.
         if self.held || self.spare.is_some() {
-            let mut inner = self.file.inner.lock();
-            if self.held {
-                match self.kind {
-                    Kind::Sg => inner.pending -= 1,
-                    kind => inner.queues_of(kind).unreserve(),
-                }
+            self.give_back();
+        }
+    }
+}
+
+impl Slot<'_> {
+    /// Gives back the room held and the spare: the request was not listed.
+    #[inline(never)]
+    fn give_back(&mut self) {
+        let mut inner = self.file.inner.lock();
+        if self.held {
+            match self.kind {
+                Kind::Sg => inner.pending -= 1,
+                kind => inner.queues_of(kind).unreserve(),
             }
-            // The file's only spare was this one, and the file cannot have
-            // been released while a submission on it runs.
-            if inner.spare.is_none() {
-                inner.spare = self.spare.take();
-            }
+        }
+        // The file's only spare was this one, and the file cannot have
+        // been released while a submission on it runs.
+        if inner.spare.is_none() {
+            inner.spare = self.spare.take();
         }
     }
 }
@@ -203,7 +239,7 @@ impl OpenFile {
         let size = (crate::interface::proc::reserve_size_for_open() as usize)
             .min(max_sectors_bytes(&dev) as usize);
         let reserve = Arc::new(
-            Buffer::build_reserve(size, sg_tablesize as usize),
+            Reserve::new(Buffer::build_reserve(size, sg_tablesize as usize)),
             GFP_KERNEL,
         )?;
         Arc::pin_init(
@@ -233,7 +269,6 @@ impl OpenFile {
                     mmap_called: false,
                     next_cmd_len: 0,
                 }),
-                reserve_in_use: AtomicBool::new(false),
                 _open_ref: open_ref,
                 _module: ModuleRef::new(&crate::THIS_MODULE),
             }),
@@ -241,29 +276,14 @@ impl OpenFile {
         )
     }
 
-    /// Whether a request holds the reserve buffer. Under the state lock a
-    /// `false` stays so: claims are made under it.
-    pub(crate) fn reserve_busy(&self) -> bool {
-        self.reserve_in_use.load(Ordering::Acquire)
-    }
-
     /// Claims the reserve buffer for `len` bytes if it is free and large
     /// enough; otherwise `None`, or for `mmap_io` (which has no other buffer)
     /// `ENOMEM` when it is too small and `EBUSY` when in use.
-    pub(crate) fn claim_reserve(
-        self: ArcBorrow<'_, Self>,
-        len: usize,
-        mmap_io: bool,
-    ) -> Result<Option<ReserveClaim>> {
+    pub(crate) fn claim_reserve(&self, len: usize, mmap_io: bool) -> Result<Option<ReserveClaim>> {
         let st = self.state.lock();
-        if len <= st.reserve.len() && !self.reserve_busy() {
-            self.reserve_in_use.store(true, Ordering::Relaxed);
-            let buf = st.reserve.clone();
-            drop(st);
-            return Ok(Some(ReserveClaim {
-                file: self.into(),
-                buf,
-            }));
+        if len <= st.reserve.len() && !st.reserve.is_claimed() {
+            st.reserve.claimed.store(true, Ordering::Relaxed);
+            return Ok(Some(ReserveClaim(st.reserve.clone())));
         }
         if !mmap_io {
             Ok(None)

@@ -40,7 +40,11 @@ pub(crate) struct Response {
     pub(crate) resid: i32,
     /// Milliseconds from submission to completion.
     pub(crate) duration: u32,
-    pub(crate) sense: [u8; SENSE_BUFFERSIZE],
+    /// The first byte of the sense data (its response code), 0 without any.
+    pub(crate) sense_code: u8,
+    /// The device returned sense data, kept with the request rather than
+    /// here: [`Request::sense`].
+    sense_kept: bool,
 }
 
 impl Response {
@@ -53,7 +57,8 @@ impl Response {
             driver_status: 0,
             resid: 0,
             duration: 0,
-            sense: [0; SENSE_BUFFERSIZE],
+            sense_code: 0,
+            sense_kept: false,
         }
     }
 
@@ -70,14 +75,15 @@ impl Response {
             resp.driver_status = ((result >> 24) & 0xff) as u16;
         }
         if let Some(sense) = done.sense() {
-            resp.sense = *sense;
+            resp.sense_code = sense[0];
+            resp.sense_kept = true;
         }
         resp
     }
 
     /// Whether the sense buffer holds sense data (response code 0x7x).
     pub(crate) fn has_sense(&self) -> bool {
-        self.sense[0] & 0x70 == 0x70
+        self.sense_code & 0x70 == 0x70
     }
 }
 
@@ -246,7 +252,8 @@ impl Spare {
 pub(crate) struct Request {
     /// The file it was submitted on.
     pub(crate) file: Arc<OpenFile>,
-    /// The header as submitted (inputs; outputs live in the state).
+    /// The header as submitted, with `info` as set at submission (other
+    /// outputs come from the response).
     pub(crate) hdr: sg_io_hdr,
     /// The command's first byte.
     pub(crate) opcode: u8,
@@ -255,6 +262,10 @@ pub(crate) struct Request {
     /// The interface it came through.
     pub(crate) kind: Kind,
     state: LockedBy<RequestState, FileInner>,
+    /// The sense data of the last completion that returned any. Apart from
+    /// the response, so that responses stay small and a reused request
+    /// does not clear it: [`Request::sense`] reads it.
+    sense: LockedBy<[u8; SENSE_BUFFERSIZE], FileInner>,
     /// Reaches the running block request, for cancellation.
     #[pin]
     abort: AbortHandle,
@@ -267,12 +278,14 @@ kernel::impl_has_work! {
 }
 
 impl Request {
-    /// A request for `file`, not yet listed or started, made in `spare`
-    /// (a retired request of the same file) when there is one.
+    /// A request for `file` with header `hdr` and its `info`, not yet
+    /// listed or started, made in `spare` (a retired request of the same
+    /// file) when there is one.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         file: ArcBorrow<'_, OpenFile>,
-        hdr: sg_io_hdr,
+        hdr: &sg_io_hdr,
+        info: u32,
         opcode: u8,
         start_ms: u32,
         kind: Kind,
@@ -294,7 +307,9 @@ impl Request {
         if let Some(Spare(mut req)) = spare.filter(|s| core::ptr::eq(&*s.0.file, &*file)) {
             // Its work item and abort handle are idle (type invariant):
             // only the fields below change.
-            *unpinned_field_mut!(req.as_mut(), hdr) = hdr;
+            let stored = unpinned_field_mut!(req.as_mut(), hdr);
+            *stored = *hdr;
+            stored.info = info;
             *unpinned_field_mut!(req.as_mut(), opcode) = opcode;
             *unpinned_field_mut!(req.as_mut(), start_ms) = start_ms;
             *unpinned_field_mut!(req.as_mut(), kind) = kind;
@@ -304,11 +319,12 @@ impl Request {
         Arc::pin_init(
             pin_init!(Request {
                 file: file.into(),
-                hdr,
+                hdr: sg_io_hdr { info, ..*hdr },
                 opcode,
                 start_ms,
                 kind,
                 state,
+                sense: LockedBy::new(&file.inner, [0; SENSE_BUFFERSIZE]),
                 abort <- AbortHandle::new(),
                 work <- new_work!("rsg::Request::work"),
             }),
@@ -355,6 +371,24 @@ impl Request {
     /// Its response, once completed.
     pub(crate) fn response(&self, inner: &FileInner) -> Response {
         self.state.access(inner).response
+    }
+
+    /// Its sense buffer as sg's would read once completed: the device's
+    /// sense data, or zeros when it returned none.
+    pub(crate) fn sense(&self, inner: &FileInner) -> [u8; SENSE_BUFFERSIZE] {
+        if self.state.access(inner).response.sense_kept {
+            *self.sense.access(inner)
+        } else {
+            [0; SENSE_BUFFERSIZE]
+        }
+    }
+
+    /// Records the response of a completion, keeping its sense data.
+    fn set_response(&self, inner: &mut FileInner, response: Response, done: &Completed<'_>) {
+        if let Some(sense) = done.sense() {
+            *self.sense.access_mut(inner) = *sense;
+        }
+        self.state.access_mut(inner).response = response;
     }
 
     /// Whether the request's data goes through the reserve buffer.
@@ -443,6 +477,15 @@ impl Request {
     /// The file keeps it for its next request if this was the last
     /// reference.
     pub(crate) fn finish(self: Arc<Self>, io: Option<RequestIo>) -> Result {
+        // After the last close the request may hold its file's last
+        // reference; this one keeps the file until its lock is released.
+        let file = self.file.clone();
+        self.finish_in(&file, io)
+    }
+
+    /// [`Request::finish`] for a caller that holds a reference to `file`,
+    /// the request's file, for as long as this runs.
+    pub(crate) fn finish_in(self: Arc<Self>, file: &OpenFile, io: Option<RequestIo>) -> Result {
         let mut ret = Ok(());
         if let Some(io) = io {
             // Unmapped (data-in copied out) before the buffer goes: a
@@ -451,13 +494,14 @@ impl Request {
                 ret = mapping.unmap();
             }
         }
-        // After the last close the request may hold its file's last
-        // reference; this one keeps the file until its lock is released.
-        let file = self.file.clone();
+        if !core::ptr::eq(file, &*self.file) {
+            // Not the caller's file after all: let the request keep its own.
+            return ret.and(self.finish(None));
+        }
         let (unkept, drained) = file.remove(self);
         drop(unkept);
         if drained {
-            file.dev.forget(&file);
+            file.dev.forget(file);
         }
         ret
     }
@@ -481,11 +525,11 @@ impl WorkItem for Request {
 impl Request {
     /// A queue-interface request ended: it moves from the active set to the
     /// done queue, or, abandoned by the final close, frees itself.
-    fn complete_queued(req: Arc<Request>, response: Response) {
+    fn complete_queued(req: Arc<Request>, response: Response, done: &Completed<'_>) {
         let abandoned = {
             let mut inner = req.file.inner.lock();
+            req.set_response(&mut inner, response, done);
             let st = req.state.access_mut(&mut inner);
-            st.response = response;
             st.stage = Stage::Ready;
             let slot = st.slot;
             let queued = inner.queues.take_active(slot);
@@ -519,11 +563,12 @@ impl Request {
         self.account(&response, now);
         // CHECK CONDITION or COMMAND TERMINATED, as sg logs them.
         if self.file.dev.debug() > 0 && matches!(response.masked_status, 0x01 | 0x11) {
+            let sense = done.sense().map_or([0; SENSE_BUFFERSIZE], |s| *s);
             pr_info!(
                 "rsg{}: command 0x{:02x} failed, sense {:02x?}\n",
                 self.file.dev.index,
                 self.opcode,
-                &response.sense[..18]
+                &sense[..18]
             );
         }
         response
@@ -534,9 +579,8 @@ impl Request {
     pub(crate) fn record(&self, done: &Completed<'_>) {
         let response = self.decode(done);
         let mut inner = self.file.inner.lock();
-        let st = self.state.access_mut(&mut inner);
-        st.response = response;
-        st.stage = Stage::Ready;
+        self.set_response(&mut inner, response, done);
+        self.state.access_mut(&mut inner).stage = Stage::Ready;
     }
 
     /// Adds the finished command to its device's statistics.
@@ -567,12 +611,13 @@ impl Completion for Request {
     fn complete(req: Arc<Request>, done: &Completed<'_>) {
         let response = req.decode(done);
         if req.kind == Kind::Queued {
-            return Request::complete_queued(req, response);
+            return Request::complete_queued(req, response, done);
         }
         let deliver = {
             let mut inner = req.file.inner.lock();
             let keep_orphan = inner.keep_orphan != 0;
             let closed = inner.closed;
+            req.set_response(&mut inner, response, done);
             let st = req.state.access_mut(&mut inner);
             let mut deliver = !closed;
             if st.orphan {
@@ -582,7 +627,6 @@ impl Completion for Request {
                     deliver = false;
                 }
             }
-            st.response = response;
             if deliver {
                 st.stage = Stage::Ready;
                 req.file.read_wait.notify_all();

@@ -8,7 +8,7 @@ use crate::abstractions::task;
 use crate::abstractions::time;
 use crate::abstractions::uaccess::put_user_i32;
 use crate::core::buffer::Buffer;
-use crate::core::file::{max_sectors_bytes, OpenFile};
+use crate::core::file::{max_sectors_bytes, OpenFile, Reserve};
 use crate::core::request::Stage;
 use crate::uapi::ioctl::*;
 use crate::uapi::{
@@ -143,16 +143,16 @@ pub(crate) fn ioctl(
             let size = val.min(max_sectors_bytes(dev)) as usize;
             let mut st = ofile.state.lock();
             if size != st.reserve.len() {
-                if st.mmap_called || ofile.reserve_busy() {
+                if st.mmap_called || st.reserve.is_claimed() {
                     return Err(EBUSY);
                 }
                 // Allocate first: past this point the resize cannot fail and
                 // at worst gives a smaller reserve, as in sg.
-                let interim = Arc::new(Buffer::empty(), GFP_KERNEL)?;
-                let mut fresh = UniqueArc::new(Buffer::empty(), GFP_KERNEL)?;
+                let interim = Arc::new(Reserve::new(Buffer::empty()), GFP_KERNEL)?;
+                let mut fresh = UniqueArc::new(Reserve::new(Buffer::empty()), GFP_KERNEL)?;
                 // Free the old reserve before building the new one.
                 st.reserve = interim;
-                *fresh = Buffer::build_reserve(size, ofile.sg_tablesize as usize);
+                *fresh = Reserve::new(Buffer::build_reserve(size, ofile.sg_tablesize as usize));
                 st.reserve = fresh.into();
             }
             return Ok(0);

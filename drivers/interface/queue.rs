@@ -46,7 +46,7 @@ fn get_one(ofile: &OpenFile, addr: usize) -> Result<bool> {
         let taken = req.take(&mut inner);
         (req, taken)
     };
-    respond(req, taken, addr).map(|()| true)
+    respond(ofile, req, taken, addr).map(|()| true)
 }
 
 /// Waits until a completion is ready: `EAGAIN` on timeout, `ERESTARTSYS`

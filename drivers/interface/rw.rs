@@ -4,6 +4,7 @@
 
 use super::{v2, v3};
 use crate::abstractions::file::File;
+use crate::abstractions::scsi::read_sg_io_hdr;
 use crate::abstractions::task;
 use crate::core::file::OpenFile;
 use crate::uapi::sg_header as h;
@@ -66,6 +67,17 @@ pub(crate) fn write(
     if count < SG_HEADER_SIZE {
         return Err(EIO);
     }
+    // sg reads the first 36 bytes, whose `reply_len` names the protocol,
+    // then the v3 header whole. A buffer that can hold a v3 header is read
+    // whole once; if that faults, the reads go as sg's, and so do errors.
+    if count >= core::mem::size_of::<sg_io_hdr>() {
+        if let Ok(hdr) = read_sg_io_hdr(buf) {
+            // `reply_len` is the v3 header's `dxfer_direction`.
+            if hdr.dxfer_direction < 0 {
+                return v3::new_write_read(ofile, file, &hdr).map(|_| count);
+            }
+        }
+    }
     let mut hdr = [0u8; SG_HEADER_SIZE];
     UserSlice::new(buf, SG_HEADER_SIZE)
         .reader()
@@ -122,7 +134,7 @@ pub(crate) fn read(
         // The response and the data side come out under the lock held.
         let taken = req.take(&mut inner);
         drop(inner);
-        v3::new_read(req, taken, buf, count)
+        v3::new_read(&ofile, req, taken, buf, count)
     } else {
         drop(inner);
         v2::read(req, buf, count)

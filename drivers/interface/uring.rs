@@ -134,7 +134,7 @@ fn start(
     let built = build(
         ofile,
         slot,
-        hdr,
+        &hdr,
         &cdb,
         timeout,
         start_ms,

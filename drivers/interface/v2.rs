@@ -116,14 +116,17 @@ pub(crate) fn write(
         );
     }
     let start_ms = time::now_ms();
-    common_write(ofile, slot, req_hdr, &cdb, timeout as u32, start_ms, false)?;
+    common_write(ofile, slot, &req_hdr, &cdb, timeout as u32, start_ms, false)?;
     Ok(count as usize)
 }
 
 /// Returns a completed v2 response: header, then data-in up to
 /// `reply_len`.
 pub(crate) fn read(req: Arc<Request>, buf: usize, count: usize) -> Result<usize> {
-    let resp = req.response(&req.file.inner.lock());
+    let (resp, sense) = {
+        let inner = req.file.inner.lock();
+        (req.response(&inner), req.sense(&inner))
+    };
     let hp = &req.hdr;
     let mut out = [0u8; SG_HEADER_SIZE];
     let reply_len = hp.timeout as i32;
@@ -134,7 +137,7 @@ pub(crate) fn read(req: Arc<Request>, buf: usize, count: usize) -> Result<usize>
     let mut driver_status = resp.driver_status;
     if resp.masked_status & CHECK_CONDITION_MASKED != 0 || resp.has_sense() {
         driver_status = DRIVER_SENSE;
-        out[h::SENSE..h::SENSE + h::SENSE_LEN].copy_from_slice(&resp.sense[..h::SENSE_LEN]);
+        out[h::SENSE..h::SENSE + h::SENSE_LEN].copy_from_slice(&sense[..h::SENSE_LEN]);
     }
     let bits = u32::from(twelve_byte)
         | (u32::from(resp.masked_status) & 0x1f) << 1
@@ -144,7 +147,7 @@ pub(crate) fn read(req: Arc<Request>, buf: usize, count: usize) -> Result<usize>
     let result = match resp.host_status {
         did::OK | did::PASSTHROUGH | did::SOFT_ERROR => 0,
         did::NO_CONNECT | did::BUS_BUSY | did::TIME_OUT => EBUSY_NR,
-        did::ERROR if resp.sense[0] == 0 && resp.masked_status == 0 => 0,
+        did::ERROR if sense[0] == 0 && resp.masked_status == 0 => 0,
         _ => EIO_NR,
     };
     put_int_at(&mut out, h::RESULT, result);

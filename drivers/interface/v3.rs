@@ -52,6 +52,17 @@ pub(crate) fn new_write(
     write_hdr(ofile, file, slot, buf, read_only, sg_io_owned)
 }
 
+/// Queues a `write()` request whose v3 header, from a buffer of at least
+/// its size, was read already.
+pub(crate) fn new_write_read(
+    ofile: ArcBorrow<'_, OpenFile>,
+    file: &File,
+    hdr: &sg_io_hdr,
+) -> Result<Arc<Request>> {
+    let slot = ofile.reserve_slot(true)?;
+    submit(ofile, file, slot, hdr, false, false)
+}
+
 /// Checks the v3 header at `buf` and starts its request in the room `slot`
 /// holds, for `write()`, `SG_IO` and the queue interface alike.
 pub(crate) fn write_hdr(
@@ -63,6 +74,20 @@ pub(crate) fn write_hdr(
     sg_io_owned: bool,
 ) -> Result<Arc<Request>> {
     let hdr = read_sg_io_hdr(buf)?;
+    submit(ofile, file, slot, &hdr, read_only, sg_io_owned)
+}
+
+/// Checks a v3 header read from user memory and starts its request in the
+/// room `slot` holds.
+#[inline(always)]
+fn submit(
+    ofile: ArcBorrow<'_, OpenFile>,
+    file: &File,
+    slot: Slot<'_>,
+    hdr: &sg_io_hdr,
+    read_only: bool,
+    sg_io_owned: bool,
+) -> Result<Arc<Request>> {
     let start_ms = time::now_ms();
     if hdr.interface_id != i32::from(b'S') {
         return Err(enosys());
@@ -75,7 +100,7 @@ pub(crate) fn write_hdr(
         if hdr.flags & SG_FLAG_DIRECT_IO != 0 {
             return Err(EINVAL);
         }
-        if ofile.reserve_busy() {
+        if st.reserve.is_claimed() {
             return Err(EBUSY);
         }
     }
@@ -177,10 +202,11 @@ pub(crate) fn device_ready(ofile: &OpenFile) -> Result {
 
 /// Builds and starts a request from a checked header and CDB, for both
 /// protocols (sg's `sg_common_write` and `sg_start_req`).
+#[inline(always)]
 pub(crate) fn common_write(
     ofile: ArcBorrow<'_, OpenFile>,
     slot: Slot<'_>,
-    hdr: sg_io_hdr,
+    hdr: &sg_io_hdr,
     cdb: &Cdb,
     timeout: u32,
     start_ms: u32,
@@ -222,7 +248,7 @@ pub(crate) struct UringSource<'a> {
 pub(crate) fn build(
     ofile: ArcBorrow<'_, OpenFile>,
     mut slot: Slot<'_>,
-    mut hdr: sg_io_hdr,
+    hdr: &sg_io_hdr,
     cdb: &Cdb,
     timeout: u32,
     start_ms: u32,
@@ -230,13 +256,6 @@ pub(crate) fn build(
     uring: Option<UringSource<'_>>,
 ) -> Result<Built> {
     let dev = &ofile.dev;
-    hdr.status = 0;
-    hdr.masked_status = 0;
-    hdr.msg_status = 0;
-    hdr.info = 0;
-    hdr.host_status = 0;
-    hdr.driver_status = 0;
-    hdr.resid = 0;
     if hdr.dxfer_len >= MAX_DXFER_LEN {
         return Err(EINVAL);
     }
@@ -260,15 +279,25 @@ pub(crate) fn build(
         }) if hdr.dxfer_direction != SG_DXFER_NONE && hdr.dxfer_len > 0 => {
             RequestIo::fixed(rq.map_fixed(buf)?)
         }
-        _ => map_data(ofile, &mut rq, &hdr, dir)?,
+        _ => map_data(ofile, &mut rq, hdr, dir)?,
     };
-    if io.is_direct() {
-        hdr.info |= SG_INFO_DIRECT_IO;
-    }
+    // The outputs are filled in from the response; `info` also says how
+    // the data moved.
+    let info = if io.is_direct() { SG_INFO_DIRECT_IO } else { 0 };
     let opcode = cdb.opcode();
     let kind = slot.kind();
     let spare = slot.take_spare();
-    let req = Request::new(ofile, hdr, opcode, start_ms, kind, sg_io_owned, io, spare)?;
+    let req = Request::new(
+        ofile,
+        hdr,
+        info,
+        opcode,
+        start_ms,
+        kind,
+        sg_io_owned,
+        io,
+        spare,
+    )?;
     if dev.is_detaching() {
         let _ = req.retire();
         return Err(ENODEV);
@@ -366,20 +395,27 @@ fn map_data(
 /// Returns a completed v3 response to the header at `buf` and retires the
 /// request (sg's `sg_new_read`). A short `count` loses the response, as in
 /// sg.
-pub(crate) fn new_read(req: Arc<Request>, taken: Taken, buf: usize, count: usize) -> Result<usize> {
+pub(crate) fn new_read(
+    file: &OpenFile,
+    req: Arc<Request>,
+    taken: Taken,
+    buf: usize,
+    count: usize,
+) -> Result<usize> {
     if count < hdr_size() {
-        let _ = req.finish(taken.io);
+        let _ = req.finish_in(file, taken.io);
         return Err(EINVAL);
     }
-    respond(req, taken, buf).map(|()| count)
+    respond(file, req, taken, buf).map(|()| count)
 }
 
 /// Writes a taken response to the v3 header at `buf` and retires the
 /// request, for `read()`, `SG_IO` and `RSG_IOGET`; a failed write is
-/// reported before a failed retirement.
-pub(crate) fn respond(req: Arc<Request>, taken: Taken, buf: usize) -> Result {
+/// reported before a failed retirement. The caller holds `file`, the
+/// request's file.
+pub(crate) fn respond(file: &OpenFile, req: Arc<Request>, taken: Taken, buf: usize) -> Result {
     let ret = fill_response(&req, &taken.response).and_then(|hdr| write_sg_io_hdr(&hdr, buf));
-    ret.and(req.finish(taken.io))
+    ret.and(req.finish_in(file, taken.io))
 }
 
 /// Takes a completed request's response and retires the request, for
@@ -395,6 +431,7 @@ pub(crate) fn take_response(req: Arc<Request>) -> (Result<sg_io_hdr>, Result) {
 }
 
 /// The header of `req` with `resp`, its response, filled in.
+#[inline(always)]
 fn fill_response(req: &Request, resp: &Response) -> Result<sg_io_hdr> {
     let mut hdr = req.hdr;
     hdr.status = resp.status;
@@ -409,11 +446,13 @@ fn fill_response(req: &Request, resp: &Response) -> Result<sg_io_hdr> {
         && hdr.sbp != 0
         && (resp.masked_status & CHECK_CONDITION_MASKED != 0 || resp.has_sense())
     {
+        // Sense data is rare: it is fetched only when it goes out.
+        let sense = req.sense(&req.file.inner.lock());
         let max = SENSE_BUFFERSIZE.min(usize::from(hdr.mx_sb_len));
-        let len = (8 + usize::from(resp.sense[7])).min(max);
+        let len = (8 + usize::from(sense[7])).min(max);
         UserSlice::new(hdr.sbp, len)
             .writer()
-            .write_slice(&resp.sense[..len])?;
+            .write_slice(&sense[..len])?;
         hdr.driver_status = DRIVER_SENSE;
         hdr.sb_len_wr = len as u8;
     }
@@ -440,7 +479,7 @@ pub(crate) fn sg_io(ofile: ArcBorrow<'_, OpenFile>, file: &File, arg: usize) -> 
     if req.take_if_ready(&mut inner) {
         let taken = req.take(&mut inner);
         drop(inner);
-        return respond(req, taken, arg);
+        return respond(&ofile, req, taken, arg);
     }
     req.set_orphan(&mut inner);
     Err(ERESTARTSYS)
