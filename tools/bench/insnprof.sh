@@ -8,13 +8,18 @@
 #
 #   tools/bench/insnprof.sh [N]     # N commands a run (default 20000)
 #
+# INSNPROF_SMP=2 counts on two CPUs (completions then take the block
+# softirq, as in `make bench`); the output goes to build/insnprof-smp2/.
+#
 # Output in build/insnprof/: counts.out (the plugin's), guest.log, and
 # report.txt (what is printed). Needs the test kernel and build/rsg.ko,
 # fio, sg3_utils and build/rsgdd (make bench's setup installs them).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 n=${1:-20000}
+smp=${INSNPROF_SMP:-1}
 out=build/insnprof
+[ "$smp" = 1 ] || out=build/insnprof-smp$smp
 mkdir -p "$out"
 gcc -O2 -shared -fPIC -Wall -o build/insnprof.so tools/bench/insnprof.c
 mark=$(awk '$3 == "ksys_sync" { print $1 }' build/kernel/System.map)
@@ -45,7 +50,7 @@ rsgdd1 \$rsg uring; sync
 grep -E '\[(rsg|sg|scsi_debug)\]' /proc/kallsyms | sed 's/^/KSYM /'
 EOF
 
-RSG_QEMU_ARGS="-smp 1 -plugin $PWD/build/insnprof.so,mark=0x$mark,out=$PWD/$out/counts.out" \
+RSG_QEMU_ARGS="-smp $smp -plugin $PWD/build/insnprof.so,mark=0x$mark,out=$PWD/$out/counts.out" \
 	tools/vm/run.sh --module build/rsg.ko --timeout 1200 -- bash "$out/guest.sh" \
 	> "$out/guest.log" 2>&1
 
