@@ -74,7 +74,7 @@ pub(crate) fn write(
         if let Ok(hdr) = read_sg_io_hdr(buf) {
             // `reply_len` is the v3 header's `dxfer_direction`.
             if hdr.dxfer_direction < 0 {
-                return v3::new_write_read(ofile, file, &hdr).map(|_| count);
+                return v3::new_write_read(ofile, file, &hdr).map(|()| count);
             }
         }
     }
@@ -84,7 +84,7 @@ pub(crate) fn write(
         .read_slice(&mut hdr)?;
     let reply_len = i32::from_ne_bytes([hdr[4], hdr[5], hdr[6], hdr[7]]);
     if reply_len < 0 {
-        return v3::new_write(ofile, file, buf, count, false, false).map(|_| count);
+        return v3::new_write::<()>(ofile, file, buf, count, false).map(|()| count);
     }
     v2::write(ofile, buf, count, &hdr)
 }

@@ -116,7 +116,7 @@ pub(crate) fn write(
         );
     }
     let start_ms = time::now_ms();
-    common_write(ofile, slot, &req_hdr, &cdb, timeout as u32, start_ms, false)?;
+    common_write::<()>(ofile, slot, &req_hdr, &cdb, timeout as u32, start_ms)?;
     Ok(count as usize)
 }
 

@@ -36,20 +36,51 @@ pub(crate) fn hdr_size() -> usize {
     }
 }
 
+/// What a submitter keeps of the request it starts.
+pub(crate) trait Keep: Sized {
+    /// Only `SG_IO` may return the response.
+    const SG_IO_OWNED: bool;
+
+    /// Starts `built`.
+    fn start(built: Built) -> Self;
+}
+
+/// `SG_IO` keeps a reference, to wait on the request.
+impl Keep for Arc<Request> {
+    const SG_IO_OWNED: bool = true;
+
+    fn start(built: Built) -> Self {
+        let data = built.req.clone();
+        built.start::<Request>(data)
+    }
+}
+
+/// `write()` and the queue interface keep nothing: the request's list and
+/// its completion hold it, so no reference is taken only to be dropped.
+impl Keep for () {
+    const SG_IO_OWNED: bool = false;
+
+    fn start(built: Built) {
+        built.req.file.dev.stats.start(built.req.start_ms());
+        built
+            .rq
+            .start::<Request>(built.req, built.timeout, built.at_head);
+    }
+}
+
 /// Queues the request whose v3 header is at `buf` (`write()` or `SG_IO`).
-pub(crate) fn new_write(
+pub(crate) fn new_write<K: Keep>(
     ofile: ArcBorrow<'_, OpenFile>,
     file: &File,
     buf: usize,
     count: usize,
     read_only: bool,
-    sg_io_owned: bool,
-) -> Result<Arc<Request>> {
+) -> Result<K> {
     if count < core::mem::size_of::<sg_io_hdr>() {
         return Err(EINVAL);
     }
     let slot = ofile.reserve_slot(true)?;
-    write_hdr(ofile, file, slot, buf, read_only, sg_io_owned)
+    write_hdr(ofile, file, slot, buf, read_only)
 }
 
 /// Queues a `write()` request whose v3 header, from a buffer of at least
@@ -58,36 +89,34 @@ pub(crate) fn new_write_read(
     ofile: ArcBorrow<'_, OpenFile>,
     file: &File,
     hdr: &sg_io_hdr,
-) -> Result<Arc<Request>> {
+) -> Result {
     let slot = ofile.reserve_slot(true)?;
-    submit(ofile, file, slot, hdr, false, false)
+    submit(ofile, file, slot, hdr, false)
 }
 
 /// Checks the v3 header at `buf` and starts its request in the room `slot`
 /// holds, for `write()`, `SG_IO` and the queue interface alike.
-pub(crate) fn write_hdr(
+pub(crate) fn write_hdr<K: Keep>(
     ofile: ArcBorrow<'_, OpenFile>,
     file: &File,
     slot: Slot<'_>,
     buf: usize,
     read_only: bool,
-    sg_io_owned: bool,
-) -> Result<Arc<Request>> {
+) -> Result<K> {
     let hdr = read_sg_io_hdr(buf)?;
-    submit(ofile, file, slot, &hdr, read_only, sg_io_owned)
+    submit(ofile, file, slot, &hdr, read_only)
 }
 
 /// Checks a v3 header read from user memory and starts its request in the
 /// room `slot` holds.
 #[inline(always)]
-fn submit(
+fn submit<K: Keep>(
     ofile: ArcBorrow<'_, OpenFile>,
     file: &File,
     slot: Slot<'_>,
     hdr: &sg_io_hdr,
     read_only: bool,
-    sg_io_owned: bool,
-) -> Result<Arc<Request>> {
+) -> Result<K> {
     let start_ms = time::now_ms();
     if hdr.interface_id != i32::from(b'S') {
         return Err(enosys());
@@ -106,7 +135,7 @@ fn submit(
     }
     let timeout = time::ms_to_jiffies(hdr.timeout).min(i32::MAX as u64) as u32;
     let cdb = Cdb::read(&ofile, file, hdr.cmdp, hdr.cmd_len, read_only)?;
-    common_write(ofile, slot, hdr, &cdb, timeout, start_ms, sg_io_owned)
+    common_write(ofile, slot, hdr, &cdb, timeout, start_ms)
 }
 
 /// A command descriptor block copied from user memory.
@@ -203,18 +232,25 @@ pub(crate) fn device_ready(ofile: &OpenFile) -> Result {
 /// Builds and starts a request from a checked header and CDB, for both
 /// protocols (sg's `sg_common_write` and `sg_start_req`).
 #[inline(always)]
-pub(crate) fn common_write(
+pub(crate) fn common_write<K: Keep>(
     ofile: ArcBorrow<'_, OpenFile>,
     slot: Slot<'_>,
     hdr: &sg_io_hdr,
     cdb: &Cdb,
     timeout: u32,
     start_ms: u32,
-    sg_io_owned: bool,
-) -> Result<Arc<Request>> {
-    let built = build(ofile, slot, hdr, cdb, timeout, start_ms, sg_io_owned, None)?;
-    let data = built.req.clone();
-    Ok(built.start::<Request>(data))
+) -> Result<K> {
+    let built = build(
+        ofile,
+        slot,
+        hdr,
+        cdb,
+        timeout,
+        start_ms,
+        K::SG_IO_OWNED,
+        None,
+    )?;
+    Ok(K::start(built))
 }
 
 /// A request built and listed, not yet started.
@@ -467,7 +503,7 @@ fn fill_response(req: &Request, resp: &Response) -> Result<sg_io_hdr> {
 pub(crate) fn sg_io(ofile: ArcBorrow<'_, OpenFile>, file: &File, arg: usize) -> Result {
     device_ready(&ofile)?;
     let size = core::mem::size_of::<sg_io_hdr>();
-    let req = new_write(ofile, file, arg, size, !file.is_rdwr(), true)?;
+    let req: Arc<Request> = new_write(ofile, file, arg, size, !file.is_rdwr())?;
     let mut inner = ofile.inner.lock();
     while req.stage(&inner) == Stage::Active {
         let (guard, signalled) = ofile.read_wait.wait_interruptible(&ofile.inner, inner);
