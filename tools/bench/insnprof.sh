@@ -8,6 +8,7 @@
 #
 #   tools/bench/insnprof.sh [N]     # N commands a run (default 20000)
 #
+# INSNPROF_MODULE=KO profiles that build of rsg instead of build/rsg.ko.
 # INSNPROF_SMP=2 counts on two CPUs (completions then take the block
 # softirq, as in `make bench`); the output goes to build/insnprof-smp2/.
 #
@@ -51,7 +52,7 @@ grep -E '\[(rsg|sg|scsi_debug)\]' /proc/kallsyms | sed 's/^/KSYM /'
 EOF
 
 RSG_QEMU_ARGS="-smp $smp -plugin $PWD/build/insnprof.so,mark=0x$mark,out=$PWD/$out/counts.out" \
-	tools/vm/run.sh --module build/rsg.ko --timeout 1200 -- bash "$out/guest.sh" \
+	tools/vm/run.sh --module "${INSNPROF_MODULE:-build/rsg.ko}" --timeout 1200 -- bash "$out/guest.sh" \
 	> "$out/guest.log" 2>&1
 
 report() { # TITLE SG_PHASE RSG_PHASE
