@@ -67,7 +67,7 @@ both() {
 		$cleanup "$node" >> "$out" 2>&1
 		echo "exit status $rc" >> "$out"
 		[ -f "$tmp/data" ] && od -A x -t x1 "$tmp/data" >> "$out"
-		sed -i "s#$node#DEV#g" "$out"
+		name_as_dev "$out" "$node"
 	done
 }
 

@@ -34,7 +34,7 @@ run() {
 	[ $at = 1 ] || argv+=("$dev")
 	"${argv[@]}" > "$tmp/$name" 2>&1
 	echo "exit status $?" >> "$tmp/$name"
-	sed -i "s#$dev#DEV#g" "$tmp/$name"
+	name_as_dev "$tmp/$name" "$dev"
 }
 
 # compare DESCRIPTION STATUS CMD...: sg must exit with STATUS, and rsg must
