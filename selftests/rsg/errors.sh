@@ -67,7 +67,7 @@ both() {
 		$cleanup "$node" >> "$out" 2>&1
 		echo "exit status $rc" >> "$out"
 		[ -f "$tmp/data" ] && od -A x -t x1 "$tmp/data" >> "$out"
-		sed -i "s#$node#DEV#g" "$out"
+		name_as_dev "$out" "$node"
 	done
 }
 
@@ -308,7 +308,8 @@ check "start the unit" sg_start --start "$sg"
 check "TEST UNIT READY passes again" sg_turs "$sg"
 
 # Timeout: the command is dropped, the midlayer aborts it after the
-# caller's timeout and completes it with DID_TIME_OUT.
+# caller's timeout and completes it with DID_TIME_OUT. Each one is waited
+# out, so the timeouts are the shortest sg_raw takes (1 s).
 aborts() {
 	sed -n 's/.*command aborts=\([0-9]*\).*/\1/p' /proc/scsi/scsi_debug/*
 }
@@ -324,13 +325,13 @@ timeout_cleanup() {
 }
 opts=4
 start=$SECONDS
-both timeout.raw timeout_setup timeout_cleanup sg_raw -v -t 2 @ \
+both timeout.raw timeout_setup timeout_cleanup sg_raw -v -t 1 @ \
 	00 00 00 00 00 00
-same "timeout: sg_raw -v -t 2" timeout.raw
+same "timeout: sg_raw -v -t 1" timeout.raw
 expect "timeout: sg_raw exits 99 with DID_TIME_OUT, one abort" timeout.raw \
 	"^exit status 99$" "DID_TIME_OUT" "^aborts: \+1$"
 for m in io async; do
-	both timeout.$m timeout_setup timeout_cleanup "$sg_err" -m $m -t 2000 @ \
+	both timeout.$m timeout_setup timeout_cleanup "$sg_err" -m $m -t 1000 @ \
 		00 00 00 00 00 00
 	same "timeout: sg_err -m $m" timeout.$m
 done

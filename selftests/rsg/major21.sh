@@ -38,7 +38,7 @@ run() {
 	"$@" > "$tmp/$name" 2>&1
 	rc=$?
 	echo "exit status $rc" >> "$tmp/$name"
-	sed -i "s#$dev#DEV#g" "$tmp/$name"
+	name_as_dev "$tmp/$name" "$dev"
 	[ -z "$save" ] || cp "$tmp/$name" "$save/$name"
 	return $rc
 }

@@ -26,6 +26,7 @@ hz=${hz:-250}
 # How long the abandoned requests run: long enough to still run at the
 # rmmod checks, longer on a slow (debug) kernel.
 slow=${RSG_TEARDOWN_SLOW:-8}
+fill=${RSG_TEARDOWN_FILL:-3}
 old_delay=$(cat $sdebug/delay)
 old_ndelay=$(cat $sdebug/ndelay)
 EAGAIN=11
@@ -116,8 +117,12 @@ check "the LU idle" wait_for 30 idle
 check "rmmod rsg after they drained" rmmod_retry 10
 check "rsg unloaded" wait_for 5 gone /sys/module/rsg
 
-# 2. The queue_depth parameter at load.
+# 2. The queue_depth parameter at load. A file's depth counts its
+# outstanding requests, so the commands need only outlast the few ioctls
+# that fill it: a shorter delay, since 256 of them (192 at a time on the
+# LU) are waited out.
 reload_rsg queue_depth=8
+check "scsi_debug: commands take ${fill}s" sdebug_set delay $((fill * hz))
 check_eq "queue_depth parameter" 8 \
 	"$(cat /sys/module/rsg/parameters/queue_depth)"
 check_eq "depth 8: 8 queued, the 9th EAGAIN" \
@@ -130,6 +135,7 @@ check_eq "default depth 256: 256 queued, the 257th EAGAIN" \
 	"$(printf '%s\n' "depth 256" "queued 256" "next $EAGAIN")" \
 	"$($qhold -D "$(node)")"
 check "the LU idle" wait_for 30 idle
+check "scsi_debug: commands take ${slow}s again" sdebug_set delay $((slow * hz))
 
 # 3. rmmod retried from the close on: EBUSY until they drain, no hang.
 check_eq "64 requests queued, fd closed" "queued 64" \

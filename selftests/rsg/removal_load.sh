@@ -316,6 +316,19 @@ for d in $drivers; do
 	check "$d: load still running after the cycles" kill -0 "${pid[$d]}"
 done
 
+# ended PID: every task of PID has exited (gone, or a zombie). A zombie is
+# not waited on until the shell reaps it, which bash, in a loop of builtins,
+# has been seen to put off for minutes.
+ended() {
+	local t st
+	for t in "/proc/$1/task/"*; do
+		read -r st 2> /dev/null < "$t/stat" || continue
+		st=${st##*) }
+		[ "${st%% *}" = Z ] || return 1
+	done
+	return 0
+}
+
 # --- Stop the load: every thread must end, and the process with them.
 for d in $drivers; do
 	kill -TERM "${pid[$d]}" 2> /dev/null
@@ -323,7 +336,7 @@ done
 get_ms
 t_term=$MS
 for d in $drivers; do
-	if poll 180 gone "/proc/${pid[$d]}"; then
+	if poll 180 ended "${pid[$d]}"; then
 		wait "${pid[$d]}"
 		rc=$?
 		unset "pid[$d]"

@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # In-VM entry point on the debug kernel (KASAN, lockdep, kmemleak, fault
-# injection): every suite of run.sh, then a kmemleak scan that must find
-# nothing. Ends with "N passed, N failed" like run.sh.
+# injection): every suite of run.sh (or those RSG_SUITES_FROM or
+# RSG_SUITES_BEFORE select, see suites.sh), then a kmemleak scan that must
+# find nothing. Ends with "N passed, N failed" like run.sh.
 #
 #   tools/vm/run.sh --kernel build/kernel-debug --module build/rsg-debug.ko \
 #       -- selftests/rsg/run_debug.sh

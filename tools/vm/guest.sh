@@ -40,11 +40,17 @@ udev_settle() {
 # node_of H:C:T:L DRIVER: the /dev node of DRIVER ("sg" or "rsg") for that LU.
 # On char major 21 rsg's class device sits in scsi_generic like sg's; the
 # node's name (DEVNAME) tells the drivers apart.
+# Builtins only: the fault and hotplug loops call it for every step, and a
+# fork costs tens of ms under TCG.
 node_of() {
-	local d n
+	local d n l
 	for d in "/sys/class/scsi_device/$1/device/scsi_rsg/"* \
 		"/sys/class/scsi_device/$1/device/scsi_generic/"*; do
-		n=$(sed -n 's/^DEVNAME=//p' "$d/uevent" 2>/dev/null)
+		n=
+		[ -r "$d/uevent" ] || continue
+		while IFS= read -r l; do
+			case "$l" in DEVNAME=*) n=${l#DEVNAME=} ;; esac
+		done 2>/dev/null < "$d/uevent"
 		case "$2:$n" in
 		rsg:rsg*|sg:sg*)
 			echo "/dev/$n"

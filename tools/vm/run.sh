@@ -4,7 +4,7 @@
 #
 # usage: tools/vm/run.sh [--kernel DIR] [--module KO] [--timeout SEC] [--kvm]
 #                        [--mem MB] [--console FILE] [--append ARGS]
-#                        -- COMMAND...
+#                        [--cache MODE] -- COMMAND...
 #
 # COMMAND runs under bash in the repository root, as root, with
 # RSG_KERNEL set to the kernel build directory, RSG_MODULE to the rsg.ko
@@ -15,6 +15,10 @@
 # PCI interrupts are routed without ACPI (acpi=noirq): evaluating _PRT
 # under TCG, slower still with KASAN and a busy host, can exceed ACPICA's
 # 30 s loop timeout and leave virtio without interrupts.
+# --cache sets the root's 9p cache mode (default: none). With "loose" the
+# guest keeps binaries and libraries in its page cache instead of reading
+# them over 9p at every exec, several times faster under TCG; files the
+# host changes while the VM runs may then look stale inside it.
 # RSG_QEMU_ARGS adds QEMU options (e.g. "-icount shift=0,sleep=off" for
 # instruction-counted time, or "-smp 1").
 set -euo pipefail
@@ -27,6 +31,7 @@ accel=tcg
 mem=2048
 console=
 append=
+cache=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kernel) kernel=$2; shift 2 ;;
@@ -36,6 +41,7 @@ while [ $# -gt 0 ]; do
 	--mem) mem=$2; shift 2 ;;
 	--console) console=$2; shift 2 ;;
 	--append) append=$2; shift 2 ;;
+	--cache) cache=$2; shift 2 ;;
 	--) shift; break ;;
 	*) break ;;
 	esac
@@ -59,7 +65,7 @@ timeout --foreground -k 5 "$timeout" qemu-system-x86_64 \
 	-nographic -no-reboot -nodefaults \
 	-serial "file:$console" \
 	-kernel "$image" \
-	-append "console=ttyS0 root=/dev/root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=262144 ro init=$repo/tools/vm/init.sh acpi=noirq panic=-1 oops=panic loglevel=4 $append" \
+	-append "console=ttyS0 root=/dev/root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=262144${cache:+,cache=$cache} ro init=$repo/tools/vm/init.sh acpi=noirq panic=-1 oops=panic loglevel=4 $append" \
 	-fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap \
 	-device virtio-9p-pci,fsdev=root,mount_tag=/dev/root \
 	-fsdev local,id=out,path="$out",security_model=none \
