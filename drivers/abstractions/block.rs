@@ -376,8 +376,8 @@ impl<'a> Completed<'a> {
         Self {
             result,
             resid,
-            // SAFETY: A sense buffer is `SENSE_BUFFERSIZE` bytes and lives as
-            // long as its request, which outlives `'a`.
+            // SAFETY: Non-null, it is the command's `SENSE_BUFFERSIZE`-byte
+            // sense buffer, which lives as long as the request: past `'a`.
             sense: (!sense.is_null()).then(|| unsafe { &*sense.cast() }),
         }
     }

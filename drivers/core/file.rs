@@ -133,6 +133,15 @@ impl Reserve {
     pub(crate) fn is_claimed(&self) -> bool {
         self.claimed.load(Ordering::Acquire)
     }
+
+    /// Claims it for a request, unless one holds it; under the state lock.
+    fn claim(this: &Arc<Self>) -> Option<ReserveClaim> {
+        if this.is_claimed() {
+            return None;
+        }
+        this.claimed.store(true, Ordering::Relaxed);
+        Some(ReserveClaim(this.clone()))
+    }
 }
 
 impl core::ops::Deref for Reserve {
@@ -281,9 +290,10 @@ impl OpenFile {
     /// `ENOMEM` when it is too small and `EBUSY` when in use.
     pub(crate) fn claim_reserve(&self, len: usize, mmap_io: bool) -> Result<Option<ReserveClaim>> {
         let st = self.state.lock();
-        if len <= st.reserve.len() && !st.reserve.is_claimed() {
-            st.reserve.claimed.store(true, Ordering::Relaxed);
-            return Ok(Some(ReserveClaim(st.reserve.clone())));
+        if len <= st.reserve.len() {
+            if let Some(claim) = Reserve::claim(&st.reserve) {
+                return Ok(Some(claim));
+            }
         }
         if !mmap_io {
             Ok(None)

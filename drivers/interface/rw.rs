@@ -74,7 +74,7 @@ pub(crate) fn write(
         if let Ok(hdr) = read_sg_io_hdr(buf) {
             // `reply_len` is the v3 header's `dxfer_direction`.
             if hdr.dxfer_direction < 0 {
-                return v3::new_write_read(ofile, file, &hdr).map(|()| count);
+                return v3::new_write_hdr(ofile, file, &hdr).map(|()| count);
             }
         }
     }

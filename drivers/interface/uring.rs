@@ -150,9 +150,8 @@ fn launch(mut cmd: Cmd, built: Built, resp: u64, flags: IssueFlags) -> Queued {
     drop(cmd.set_data(built.req.clone()));
     cmd.set_word(resp);
     cmd.mark_cancelable(flags);
-    cmd.hand_off(|cmd| {
-        built.start::<UringIo>(cmd);
-    })
+    // The pdu holds its own reference: the built one goes at the start.
+    cmd.hand_off(|cmd| built.start::<UringIo>(|_| cmd))
 }
 
 /// Aborts the running command tagged as the payload says.

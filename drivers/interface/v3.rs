@@ -50,8 +50,9 @@ impl Keep for Arc<Request> {
     const SG_IO_OWNED: bool = true;
 
     fn start(built: Built) -> Self {
-        let data = built.req.clone();
-        built.start::<Request>(data)
+        let kept = built.req.clone();
+        built.start::<Request>(|req| req);
+        kept
     }
 }
 
@@ -61,10 +62,7 @@ impl Keep for () {
     const SG_IO_OWNED: bool = false;
 
     fn start(built: Built) {
-        built.req.file.dev.stats.start(built.req.start_ms());
-        built
-            .rq
-            .start::<Request>(built.req, built.timeout, built.at_head);
+        built.start::<Request>(|req| req);
     }
 }
 
@@ -85,7 +83,7 @@ pub(crate) fn new_write<K: Keep>(
 
 /// Queues a `write()` request whose v3 header, from a buffer of at least
 /// its size, was read already.
-pub(crate) fn new_write_read(
+pub(crate) fn new_write_hdr(
     ofile: ArcBorrow<'_, OpenFile>,
     file: &File,
     hdr: &sg_io_hdr,
@@ -262,12 +260,17 @@ pub(crate) struct Built {
 }
 
 impl Built {
-    /// Starts the request and returns it; `T::complete` gets `data` when
-    /// it ends.
-    pub(crate) fn start<T: Completion>(self, data: T::Data) -> Arc<Request> {
-        self.req.file.dev.stats.start(self.req.start_ms());
-        self.rq.start::<T>(data, self.timeout, self.at_head);
-        self.req
+    /// Starts the request; `T::complete` gets, when it ends, what `data`
+    /// makes of the built reference.
+    pub(crate) fn start<T: Completion>(self, data: impl FnOnce(Arc<Request>) -> T::Data) {
+        let Self {
+            rq,
+            req,
+            timeout,
+            at_head,
+        } = self;
+        req.file.dev.stats.start(req.start_ms());
+        rq.start::<T>(data(req), timeout, at_head);
     }
 }
 
