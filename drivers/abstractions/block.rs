@@ -6,8 +6,11 @@
 //! C headers: [`include/linux/blk-mq.h`](srctree/include/linux/blk-mq.h),
 //! [`include/scsi/scsi_cmnd.h`](srctree/include/scsi/scsi_cmnd.h)
 
+use super::bio::{user_iter, BounceBio, BounceBioSlot};
 use super::pages::PageRuns;
+use super::pages::PAGE_SIZE;
 use super::sync::{new_spinlock_irq, SpinLockIrq};
+use super::task;
 use super::to_result;
 use super::uring::FixedBuffer;
 use crate::bindings as shim;
@@ -104,6 +107,16 @@ pub(crate) enum Direction {
     FromDevice,
 }
 
+impl Direction {
+    /// The passthrough operation moving data this way.
+    fn op(self) -> u32 {
+        match self {
+            Direction::ToDevice => bindings::req_op_REQ_OP_DRV_OUT,
+            Direction::FromDevice => bindings::req_op_REQ_OP_DRV_IN,
+        }
+    }
+}
+
 /// Kernel pages a request's data moves through, and how.
 pub(crate) struct Bounce<'a> {
     /// The pages.
@@ -113,6 +126,18 @@ pub(crate) struct Bounce<'a> {
     /// Copy user data into the pages before a data-in command, too
     /// (`SG_DXFER_TO_FROM_DEV`).
     pub(crate) copy_in_for_read: bool,
+    /// Where a bio over these pages is kept between commands, for pages
+    /// that one command at a time uses.
+    pub(crate) bio: Option<&'a BounceBioSlot>,
+}
+
+/// Why [`ScsiRequest::map_kept`] did not map.
+enum NotKept {
+    /// The transfer needs more than one bio: the block layer's mapping
+    /// splits it.
+    Split(BounceBio),
+    /// A user copy faulted, as the block layer's would have.
+    Fault(BounceBio),
 }
 
 /// A SCSI passthrough request not yet started.
@@ -141,10 +166,7 @@ impl ScsiRequest {
     }
 
     fn alloc(queue: &Queue, dir: Direction, flags: u32) -> Result<Self> {
-        let op = match dir {
-            Direction::ToDevice => bindings::req_op_REQ_OP_DRV_OUT,
-            Direction::FromDevice => bindings::req_op_REQ_OP_DRV_IN,
-        };
+        let op = dir.op();
         // SAFETY: `queue` is live; the result is a request or an ERR_PTR.
         let rq = kernel::error::from_err_ptr(unsafe {
             shim::scsi_alloc_request(queue.raw(), op, flags)
@@ -177,7 +199,10 @@ impl ScsiRequest {
         let bio = unsafe { (*self.rq.as_ptr()).bio };
         // INVARIANT: The chain of a successful mapping, not yet undone.
         UserMapping {
-            bio: NonNull::new(bio),
+            mapped: match NonNull::new(bio) {
+                Some(bio) => Mapped::Block(bio),
+                None => Mapped::None,
+            },
         }
     }
 
@@ -200,7 +225,8 @@ impl ScsiRequest {
     /// With `bounce`, data moves through those pages: copied in now for
     /// data-out, out at [`UserMapping::unmap`] for data-in. Without, the user
     /// pages are pinned and mapped directly. A null `ubuf` with bounce pages
-    /// moves no user data.
+    /// moves no user data. A plain buffer (no iovec) through pages with a
+    /// kept bio is mapped in that bio, saving the block layer's allocations.
     pub(crate) fn map_user(
         &mut self,
         bounce: Option<Bounce<'_>>,
@@ -209,6 +235,21 @@ impl ScsiRequest {
         iov_count: u16,
         dir: Direction,
     ) -> Result<UserMapping> {
+        if let Some(b) = bounce.as_ref().filter(|_| iov_count == 0) {
+            if let Some(slot) = b.bio {
+                if let Some(bio) = slot.take() {
+                    match self.map_kept(bio, b, ubuf, len, dir) {
+                        Ok(mapping) => return Ok(mapping),
+                        Err(NotKept::Fault(bio)) => {
+                            slot.put(bio);
+                            return Err(EFAULT);
+                        }
+                        // The block layer maps it below.
+                        Err(NotKept::Split(bio)) => slot.put(bio),
+                    }
+                }
+            }
+        }
         let mut md = bounce.as_ref().map(|b| bindings::rq_map_data {
             pages: b.pages.as_page_array(),
             offset: 0,
@@ -241,6 +282,76 @@ impl ScsiRequest {
             )
         })?;
         Ok(self.mapping())
+    }
+
+    /// `map_user` of a plain user buffer through `bounce` in a kept bio, as
+    /// the block layer maps it (`bio_copy_user_iov()`), page by page with
+    /// the same limits, but without allocating. A transfer those limits
+    /// split over several bios is left to the block layer.
+    fn map_kept(
+        &mut self,
+        mut bio: BounceBio,
+        bounce: &Bounce<'_>,
+        ubuf: usize,
+        len: u32,
+        dir: Direction,
+    ) -> core::result::Result<UserMapping, NotKept> {
+        let rq = self.rq.as_ptr();
+        let len = len as usize;
+        // `SG_DXFER_TO_FROM_DEV` takes the block layer's path, whose copy-in
+        // of data-in (6.12) does not advance and so fails it with ENOMEM.
+        if dir == Direction::FromDevice && bounce.copy_in_for_read {
+            return Err(NotKept::Split(bio));
+        }
+        // The block layer checks the user range first.
+        if user_iter(ubuf, len, dir == Direction::FromDevice).is_err() {
+            return Err(NotKept::Fault(bio));
+        }
+        bio.reset(dir.op());
+        let order = bounce.pages.order().get();
+        let pages = bounce.runs.min(bounce.pages.len()) << order;
+        let array = bounce.pages.as_page_array();
+        let mut left = len;
+        let mut i = 0;
+        while left > 0 {
+            if i == pages {
+                // The block layer fails this with ENOMEM.
+                return Err(NotKept::Split(bio));
+            }
+            let n = left.min(PAGE_SIZE);
+            // SAFETY: `i` < `pages`: its run is in the array, the page in the
+            // run, kept alive by the caller until the mapping is undone; the
+            // request is ours and unstarted, the bio ours and being filled.
+            let added = unsafe {
+                let page = (*array.add(i >> order)).add(i & ((1 << order) - 1));
+                bindings::bio_add_pc_page((*rq).q, bio.as_ptr(), page, n as u32, 0)
+            };
+            if (added as usize) < n {
+                return Err(NotKept::Split(bio));
+            }
+            left -= n;
+            i += 1;
+        }
+        let null_mapped = ubuf == 0;
+        if dir == Direction::ToDevice && !null_mapped && bio.copy_user(ubuf, len, false).is_err() {
+            return Err(NotKept::Fault(bio));
+        }
+        // SAFETY: The request is ours, unstarted and has no bio yet; the bio
+        // stays alive, in the mapping, until the request is done with it.
+        if unsafe { bindings::blk_rq_append_bio(rq, bio.as_ptr()) } != 0 {
+            return Err(NotKept::Split(bio));
+        }
+        // INVARIANT: The bio is the request's, which uses it until it
+        // completes, before the mapping is undone.
+        Ok(UserMapping {
+            mapped: Mapped::Kept {
+                bio,
+                ubuf,
+                len,
+                copy_out: !null_mapped && dir == Direction::FromDevice,
+                touches_user: !null_mapped,
+            },
+        })
     }
 
     /// Starts the request; `T::complete` runs when it ends, possibly in
@@ -316,15 +427,33 @@ impl AbortHandle {
     }
 }
 
+/// What a mapping made.
+enum Mapped {
+    /// Nothing.
+    None,
+    /// The head of a chain of bios the block layer built.
+    Block(NonNull<bindings::bio>),
+    /// A kept bio over bounce pages, and the user memory it bounces.
+    Kept {
+        bio: BounceBio,
+        ubuf: usize,
+        len: usize,
+        /// Data-in is copied to `ubuf` when the mapping is undone.
+        copy_out: bool,
+        /// `ubuf` names user memory (a null one names none).
+        touches_user: bool,
+    },
+}
+
 /// The bios `map_user` built; undone with [`UserMapping::unmap`] in process
 /// context, which copies data-in to the user when bounced.
 ///
 /// # Invariants
 ///
-/// `bio`, when set, heads the bio chain of a successful user mapping not yet
-/// undone.
+/// `mapped` holds what a successful mapping made, not yet undone, its bios
+/// used by the request until it completes.
 pub(crate) struct UserMapping {
-    bio: Option<NonNull<bindings::bio>>,
+    mapped: Mapped,
 }
 
 // SAFETY: The mapping may be undone from any process context.
@@ -333,18 +462,47 @@ unsafe impl Send for UserMapping {}
 unsafe impl Sync for UserMapping {}
 
 impl UserMapping {
-    /// Undoes the mapping, copying bounced data-in to the user memory of the
-    /// calling process (nothing is copied from a kernel thread).
-    pub(crate) fn unmap(mut self) -> Result {
-        self.do_unmap()
+    /// Undoes the mapping once the request has completed, copying bounced
+    /// data-in to the user memory of the calling process (nothing is copied
+    /// from a kernel thread, which gets `EINTR`, as from the block layer).
+    /// A kept bio goes back to `keep`, or is freed without one.
+    pub(crate) fn unmap(mut self, keep: Option<&BounceBioSlot>) -> Result {
+        match core::mem::replace(&mut self.mapped, Mapped::None) {
+            Mapped::Kept {
+                bio,
+                ubuf,
+                len,
+                copy_out,
+                touches_user,
+            } => {
+                let ret = if !touches_user {
+                    Ok(())
+                } else if !task::has_mm() {
+                    Err(EINTR)
+                } else if copy_out {
+                    bio.copy_user(ubuf, len, true)
+                } else {
+                    Ok(())
+                };
+                if let Some(slot) = keep {
+                    slot.put(bio);
+                }
+                ret
+            }
+            other => {
+                self.mapped = other;
+                self.do_unmap()
+            }
+        }
     }
 
     fn do_unmap(&mut self) -> Result {
-        match self.bio.take() {
+        match core::mem::replace(&mut self.mapped, Mapped::None) {
             // SAFETY: The bio chain is ours (type invariant), its request has
             // completed, and this runs once.
-            Some(bio) => to_result(unsafe { bindings::blk_rq_unmap_user(bio.as_ptr()) }),
-            None => Ok(()),
+            Mapped::Block(bio) => to_result(unsafe { bindings::blk_rq_unmap_user(bio.as_ptr()) }),
+            // Dropped, a kept bio is freed.
+            Mapped::Kept { .. } | Mapped::None => Ok(()),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! `kernel` crate does not provide yet, shaped like their later upstream
 //! counterparts. All of rsg's `unsafe` code lives below this module.
 
+pub(crate) mod bio;
 pub(crate) mod block;
 pub(crate) mod chrdev;
 pub(crate) mod file;

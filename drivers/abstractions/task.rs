@@ -11,3 +11,10 @@ pub(crate) fn in_compat_syscall() -> bool {
     // SAFETY: Reads the current task's state; no preconditions.
     unsafe { shim::rsg_in_compat_syscall() }
 }
+
+/// Whether the current task has a user address space: `false` in a kernel
+/// thread, where user memory must not be touched.
+pub(crate) fn has_mm() -> bool {
+    // SAFETY: Reads the current task's `mm`; no preconditions.
+    unsafe { shim::rsg_current_has_mm() }
+}

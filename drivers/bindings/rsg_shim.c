@@ -197,6 +197,11 @@ bool rsg_in_compat_syscall(void)
 	return in_compat_syscall();
 }
 
+bool rsg_current_has_mm(void)
+{
+	return current->mm != NULL;
+}
+
 unsigned long rsg_msecs_to_jiffies(unsigned int ms)
 {
 	return msecs_to_jiffies(ms);

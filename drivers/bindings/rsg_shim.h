@@ -92,6 +92,7 @@ void rsg_table_unlock(void);
 /* Files and the calling task. */
 bool rsg_file_cred_is_current(const struct file *file);
 bool rsg_in_compat_syscall(void);
+bool rsg_current_has_mm(void);
 unsigned long rsg_msecs_to_jiffies(unsigned int ms);
 unsigned int rsg_jiffies_msecs(void);
 int rsg_user_hz(void);

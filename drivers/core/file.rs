@@ -7,6 +7,7 @@ use super::device::Device;
 use super::queue::Queues;
 use super::request::{Kind, Request, Spare, Stage};
 use super::table::RequestTable;
+use crate::abstractions::bio::BounceBioSlot;
 use crate::abstractions::module::ModuleRef;
 use crate::abstractions::scsi::OpenRef;
 use crate::abstractions::sync::{new_spinlock_irq, SpinLockIrq};
@@ -118,12 +119,15 @@ pub(crate) struct FileState {
 pub(crate) struct Reserve {
     buf: Buffer,
     claimed: AtomicBool,
+    /// The bio each claim maps the buffer with, kept between claims.
+    bio: BounceBioSlot,
 }
 
 impl Reserve {
     /// `buf` as a reserve, unclaimed.
     pub(crate) fn new(buf: Buffer) -> Self {
         Self {
+            bio: BounceBioSlot::new(buf.runs()),
             buf,
             claimed: AtomicBool::new(false),
         }
@@ -160,6 +164,11 @@ impl ReserveClaim {
     /// The claimed buffer.
     pub(crate) fn buffer(&self) -> &Buffer {
         &self.0
+    }
+
+    /// Where the bio that maps the buffer is kept.
+    pub(crate) fn bio(&self) -> &BounceBioSlot {
+        &self.0.bio
     }
 }
 

@@ -491,7 +491,11 @@ impl Request {
             // Unmapped (data-in copied out) before the buffer goes: a
             // reserve claim ends with it.
             if let Some(mapping) = io.mapping {
-                ret = mapping.unmap();
+                let keep = match &io.buffer {
+                    DataBuffer::Reserve(claim) => Some(claim.bio()),
+                    _ => None,
+                };
+                ret = mapping.unmap(keep);
             }
         }
         if !core::ptr::eq(file, &*self.file) {

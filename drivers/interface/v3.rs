@@ -404,6 +404,7 @@ fn map_data(
             pages: claim.buffer().runs(),
             runs,
             copy_in_for_read,
+            bio: Some(claim.bio()),
         };
         let mapping = rq.map_user(
             Some(bounce),
@@ -420,6 +421,7 @@ fn map_data(
         pages: buf.runs(),
         runs: buf.runs().len(),
         copy_in_for_read,
+        bio: None,
     };
     let mapping = rq.map_user(
         Some(bounce),
