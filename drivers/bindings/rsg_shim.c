@@ -199,7 +199,7 @@ bool rsg_in_compat_syscall(void)
 
 bool rsg_current_has_mm(void)
 {
-	return current->mm != NULL;
+	return current->mm;
 }
 
 unsigned long rsg_msecs_to_jiffies(unsigned int ms)
