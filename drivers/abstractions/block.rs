@@ -7,8 +7,7 @@
 //! [`include/scsi/scsi_cmnd.h`](srctree/include/scsi/scsi_cmnd.h)
 
 use super::bio::{user_iter, BounceBio, BounceBioSlot};
-use super::pages::PageRuns;
-use super::pages::PAGE_SIZE;
+use super::pages::{PageRuns, PAGE_SIZE};
 use super::sync::{new_spinlock_irq, SpinLockIrq};
 use super::task;
 use super::to_result;
