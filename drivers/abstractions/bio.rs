@@ -90,7 +90,17 @@ impl BounceBio {
     /// The pages must be ones the caller owns and no device is transferring
     /// to or from: before the command starts, or after it completes.
     pub(crate) fn copy_user(&self, ubuf: usize, len: usize, to_user: bool) -> Result {
-        let mut iter = user_iter(ubuf, len, to_user)?;
+        self.copy_iter(&mut user_iter(ubuf, len, to_user)?, len, to_user)
+    }
+
+    /// [`BounceBio::copy_user`] through an iterator from [`user_iter`] over
+    /// `len` bytes, made for the same direction.
+    pub(crate) fn copy_iter(
+        &self,
+        iter: &mut bindings::iov_iter,
+        len: usize,
+        to_user: bool,
+    ) -> Result {
         let raw = self.bio.as_ptr();
         // SAFETY: The bio is ours; its vector table is not changed by a
         // completion, which only advances the bio's iterator.
@@ -108,9 +118,9 @@ impl BounceBio {
                 let copied = unsafe {
                     let page = bv.bv_page.add(at / PAGE_SIZE);
                     if to_user {
-                        bindings::copy_page_to_iter(page, at % PAGE_SIZE, n, &mut iter)
+                        bindings::copy_page_to_iter(page, at % PAGE_SIZE, n, iter)
                     } else {
-                        bindings::copy_page_from_iter(page, at % PAGE_SIZE, n, &mut iter)
+                        bindings::copy_page_from_iter(page, at % PAGE_SIZE, n, iter)
                     }
                 };
                 left -= copied.min(left);

@@ -303,9 +303,9 @@ impl ScsiRequest {
             return Err(NotKept::Split(bio));
         }
         // The block layer checks the user range first.
-        if user_iter(ubuf, len, dir == Direction::FromDevice).is_err() {
+        let Ok(mut iter) = user_iter(ubuf, len, dir == Direction::FromDevice) else {
             return Err(NotKept::Fault(bio));
-        }
+        };
         bio.reset(dir.op());
         let order = bounce.pages.order().get();
         let pages = bounce.runs.min(bounce.pages.len()) << order;
@@ -332,7 +332,10 @@ impl ScsiRequest {
             i += 1;
         }
         let null_mapped = ubuf == 0;
-        if dir == Direction::ToDevice && !null_mapped && bio.copy_user(ubuf, len, false).is_err() {
+        if dir == Direction::ToDevice
+            && !null_mapped
+            && bio.copy_iter(&mut iter, len, false).is_err()
+        {
             return Err(NotKept::Fault(bio));
         }
         // SAFETY: The request is ours, unstarted and has no bio yet; the bio
@@ -348,7 +351,6 @@ impl ScsiRequest {
                 ubuf,
                 len,
                 copy_out: !null_mapped && dir == Direction::FromDevice,
-                touches_user: !null_mapped,
             },
         })
     }
@@ -439,8 +441,6 @@ enum Mapped {
         len: usize,
         /// Data-in is copied to `ubuf` when the mapping is undone.
         copy_out: bool,
-        /// `ubuf` names user memory (a null one names none).
-        touches_user: bool,
     },
 }
 
@@ -466,15 +466,22 @@ impl UserMapping {
     /// from a kernel thread, which gets `EINTR`, as from the block layer).
     /// A kept bio goes back to `keep`, or is freed without one.
     pub(crate) fn unmap(mut self, keep: Option<&BounceBioSlot>) -> Result {
+        self.undo(keep)
+    }
+
+    fn undo(&mut self, keep: Option<&BounceBioSlot>) -> Result {
         match core::mem::replace(&mut self.mapped, Mapped::None) {
+            // SAFETY: The bio chain is ours (type invariant), its request has
+            // completed, and this runs once.
+            Mapped::Block(bio) => to_result(unsafe { bindings::blk_rq_unmap_user(bio.as_ptr()) }),
             Mapped::Kept {
                 bio,
                 ubuf,
                 len,
                 copy_out,
-                touches_user,
             } => {
-                let ret = if !touches_user {
+                // A null `ubuf` names no user memory.
+                let ret = if ubuf == 0 {
                     Ok(())
                 } else if !task::has_mm() {
                     Err(EINTR)
@@ -488,20 +495,7 @@ impl UserMapping {
                 }
                 ret
             }
-            other => {
-                self.mapped = other;
-                self.do_unmap()
-            }
-        }
-    }
-
-    fn do_unmap(&mut self) -> Result {
-        match core::mem::replace(&mut self.mapped, Mapped::None) {
-            // SAFETY: The bio chain is ours (type invariant), its request has
-            // completed, and this runs once.
-            Mapped::Block(bio) => to_result(unsafe { bindings::blk_rq_unmap_user(bio.as_ptr()) }),
-            // Dropped, a kept bio is freed.
-            Mapped::Kept { .. } | Mapped::None => Ok(()),
+            Mapped::None => Ok(()),
         }
     }
 }
@@ -509,7 +503,7 @@ impl UserMapping {
 impl Drop for UserMapping {
     fn drop(&mut self) {
         // Failures here can only be a data-in copy nobody is waiting for.
-        let _ = self.do_unmap();
+        let _ = self.undo(None);
     }
 }
 
