@@ -71,6 +71,14 @@ pub(crate) fn set_allow_dio(on: bool) {
     unsafe { shim::rsg_param_set_allow_dio(on as i32) }
 }
 
+/// The `kept_buffer_kb` parameter in bytes: how much of its retired
+/// requests' buffers a file keeps for reuse.
+pub(crate) fn kept_buffer_bytes() -> usize {
+    // SAFETY: Reads a module parameter.
+    let kb = unsafe { shim::rsg_param_kept_buffer_kb() };
+    kb.max(0) as usize * 1024
+}
+
 /// The `queue_depth` parameter: outstanding queue-interface requests per
 /// file, 1..=65536.
 pub(crate) fn queue_depth() -> usize {

@@ -86,7 +86,7 @@ impl PageRun {
             // SAFETY: `page` heads a compound run of `1 << order` pages, so
             // the `zero` pages from it are one contiguous allocation; it was
             // allocated just now and nothing else can reach it yet.
-            unsafe { shim::rsg_clear_pages(page.as_ptr(), zero as u32) };
+            unsafe { shim::rsg_clear_pages(page.as_ptr(), 0, zero as u32) };
         }
         Some(Self { page })
     }
@@ -179,6 +179,32 @@ impl PageRuns {
             left -= n;
         }
         Ok(())
+    }
+
+    /// Clears the pages from page `first` up to page `end` (exclusive),
+    /// counted over the runs in order.
+    ///
+    /// Only for buffers no device is transferring into, as for
+    /// [`PageRuns::copy_to_user`].
+    pub(crate) fn clear(&mut self, first: usize, end: usize) {
+        let per_run = 1usize << self.order.get();
+        for (i, run) in self.runs.iter().enumerate() {
+            let start = first.max(i * per_run);
+            let stop = end.min((i + 1) * per_run);
+            if start >= stop {
+                continue;
+            }
+            // SAFETY: By the type invariant the run has `per_run` pages, and
+            // `start - i * per_run + (stop - start)` is at most that; the
+            // pages are ours and nothing transfers into them (above).
+            unsafe {
+                shim::rsg_clear_pages(
+                    run.as_ptr(),
+                    (start - i * per_run) as u32,
+                    (stop - start) as u32,
+                )
+            };
+        }
     }
 
     /// The runs as the `struct page **` array `rq_map_data` takes.

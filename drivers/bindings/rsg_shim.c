@@ -487,11 +487,11 @@ unsigned int rsg_gfp_buffer(void)
 	return (__force unsigned int)(GFP_KERNEL | __GFP_COMP | __GFP_NOWARN);
 }
 
-void rsg_clear_pages(struct page *page, unsigned int n)
+void rsg_clear_pages(struct page *page, unsigned int first, unsigned int n)
 {
 	unsigned int i;
 
-	for (i = 0; i < n; i++)
+	for (i = first; i < first + n; i++)
 		clear_highpage(page + i);
 }
 
@@ -565,6 +565,34 @@ MODULE_PARM_DESC(queue_depth, "requests each fd may have outstanding through RSG
 int rsg_param_queue_depth(void)
 {
 	return READ_ONCE(rsg_queue_depth);
+}
+
+static int rsg_kept_buffer_kb = 4096;
+
+static int kept_buffer_kb_set(const char *val, const struct kernel_param *kp)
+{
+	int kb, ret;
+
+	ret = kstrtoint(val, 0, &kb);
+	if (ret)
+		return ret;
+	if (kb < 0 || kb > 1048576)
+		return -ERANGE;
+	rsg_kept_buffer_kb = kb;
+	return 0;
+}
+
+static const struct kernel_param_ops kept_buffer_kb_ops = {
+	.set = kept_buffer_kb_set,
+	.get = param_get_int,
+};
+
+module_param_cb(kept_buffer_kb, &kept_buffer_kb_ops, &rsg_kept_buffer_kb, 0644);
+MODULE_PARM_DESC(kept_buffer_kb, "KiB of retired requests' buffers each fd keeps for reuse (default 4096, 0 keeps none)");
+
+int rsg_param_kept_buffer_kb(void)
+{
+	return READ_ONCE(rsg_kept_buffer_kb);
 }
 
 int rsg_param_major(void)

@@ -171,7 +171,7 @@ void rsg_uring_cmd_complete_in_task(struct io_uring_cmd *cmd,
 struct page *rsg_alloc_pages(unsigned int gfp, unsigned int order);
 void *rsg_page_address(struct page *page);
 unsigned int rsg_gfp_buffer(void);
-void rsg_clear_pages(struct page *page, unsigned int n);
+void rsg_clear_pages(struct page *page, unsigned int first, unsigned int n);
 unsigned int rsg_page_order(struct page *page);
 
 /* Module parameters (the Rust `module!` of 6.12 has none). */
@@ -180,6 +180,7 @@ int rsg_param_def_reserved_size(void);
 int rsg_param_scatter_elem_sz(void);
 int rsg_param_allow_dio(void);
 int rsg_param_queue_depth(void);
+int rsg_param_kept_buffer_kb(void);
 void rsg_param_set_allow_dio(int val);
 
 #endif

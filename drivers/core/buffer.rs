@@ -10,6 +10,20 @@ use kernel::prelude::*;
 /// The granule buffers are rounded up to.
 const SECTOR_SIZE: usize = 512;
 
+/// Which of a new buffer's pages are cleared before use: those a transfer
+/// can show the caller, so that no stale kernel memory reaches user space.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Clear {
+    /// None: the buffer only carries data-out, which the caller wrote and
+    /// which never comes back (a v3 WRITE).
+    Nothing,
+    /// The pages holding the transfer's bytes (a v3 data-in).
+    Data,
+    /// Every page (the reserve, which `mmap()` shows whole, and a v2
+    /// response, which returns whole runs).
+    All,
+}
+
 /// A buffer of equally sized page runs (sg's `Sg_scatter_hold`).
 #[derive(Default)]
 pub(crate) struct Buffer {
@@ -31,13 +45,16 @@ impl Buffer {
     /// is fragmented. `ENOMEM` when it cannot be had within `max_runs`.
     ///
     /// Runs are as large as sg's even for a short command, since the block
-    /// layer's limits (and so its errnos) depend on them. Only the pages
-    /// holding the first `size` bytes are cleared, unless `clear_all`: those
-    /// are all a transfer can show the caller.
-    pub(crate) fn build(size: usize, max_runs: usize, clear_all: bool) -> Result<Self> {
+    /// layer's limits (and so its errnos) depend on them. `clear` says
+    /// which pages are cleared (sg clears them all, always).
+    pub(crate) fn build(size: usize, max_runs: usize, clear: Clear) -> Result<Self> {
         let len = size.max(1).next_multiple_of(SECTOR_SIZE);
-        let zero = if clear_all { usize::MAX } else { len };
-        let mut order = Order::for_bytes(module::scatter_elem_sz() as usize);
+        let zero = match clear {
+            Clear::Nothing => 0,
+            Clear::Data => len,
+            Clear::All => usize::MAX,
+        };
+        let mut order = top_order();
         let mut runs = PageRuns::new();
         loop {
             let count = len.div_ceil(order.bytes());
@@ -57,7 +74,7 @@ impl Buffer {
         let mut size = size;
         loop {
             size = size.max(PAGE_SIZE);
-            if let Ok(buf) = Self::build(size, max_runs, true) {
+            if let Ok(buf) = Self::build(size, max_runs, Clear::All) {
                 return buf;
             }
             size >>= 1;
@@ -70,6 +87,29 @@ impl Buffer {
     /// Bytes the buffer holds.
     pub(crate) fn len(&self) -> usize {
         self.len
+    }
+
+    /// Bytes its runs hold, `len` rounded up to whole runs.
+    fn capacity(&self) -> usize {
+        self.runs.len() * self.run_bytes()
+    }
+
+    /// Makes a kept buffer ready for a transfer of `size` bytes, cleared as
+    /// [`Buffer::build`] would have cleared a new one, so that the caller
+    /// sees what a new one shows; `None` when it is too small (the caller
+    /// builds a new one) or would be cleared whole (not kept for that).
+    pub(crate) fn ready(mut self, size: usize, clear: Clear) -> Option<Self> {
+        let len = size.max(1).next_multiple_of(SECTOR_SIZE);
+        if len > self.capacity() {
+            return None;
+        }
+        match clear {
+            Clear::Nothing => {}
+            Clear::Data => self.runs.clear(0, len.div_ceil(PAGE_SIZE)),
+            Clear::All => return None,
+        }
+        self.len = len;
+        Some(self)
     }
 
     /// Bytes in each page run.
@@ -87,4 +127,79 @@ impl Buffer {
     pub(crate) fn runs(&self) -> &PageRuns {
         &self.runs
     }
+}
+
+/// Buffers of retired requests that a file keeps for its next ones, at most
+/// the `kept_buffer_kb` parameter's worth: a command larger than the reserve
+/// then neither allocates nor clears its pages each time (sg does both).
+///
+/// Only buffers of the runs a new one would get are kept, and a reused one
+/// is cleared where a new one would be, so it maps, counts, reports and
+/// shows its contents as a new one does.
+///
+/// # Invariants
+///
+/// The first `n` slots hold a buffer and the others none; `bytes` is the
+/// capacity of those `n`.
+pub(crate) struct KeptBuffers {
+    slots: KVec<Option<Buffer>>,
+    n: usize,
+    bytes: usize,
+}
+
+impl KeptBuffers {
+    /// None kept.
+    pub(crate) const fn new() -> Self {
+        Self {
+            slots: KVec::new(),
+            n: 0,
+            bytes: 0,
+        }
+    }
+
+    /// Takes a kept buffer that holds `size` bytes, the most recently kept
+    /// first, if any. The caller makes it ready with [`Buffer::ready`],
+    /// unlocked.
+    pub(crate) fn take(&mut self, size: usize) -> Option<Buffer> {
+        let run_bytes = top_order().bytes();
+        let slots = &mut self.slots.as_mut_slice()[..self.n];
+        let i = slots.iter().rposition(|b| {
+            b.as_ref()
+                .is_some_and(|b| b.run_bytes() == run_bytes && b.capacity() >= size)
+        })?;
+        slots.swap(i, self.n - 1);
+        self.n -= 1;
+        let buf = slots[self.n].take()?;
+        self.bytes -= buf.capacity();
+        Some(buf)
+    }
+
+    /// Keeps `buf` if it has the runs a new buffer would have and fits
+    /// within `limit` bytes with those kept; otherwise hands it back, to be
+    /// freed once the caller's lock is released.
+    pub(crate) fn put(&mut self, buf: Buffer, limit: usize) -> Option<Buffer> {
+        let cap = buf.capacity();
+        if cap == 0 || buf.run_bytes() != top_order().bytes() || self.bytes + cap > limit {
+            return Some(buf);
+        }
+        if self.n == self.slots.len() && self.slots.push(None, GFP_KERNEL).is_err() {
+            return Some(buf);
+        }
+        self.slots.as_mut_slice()[self.n] = Some(buf);
+        self.n += 1;
+        self.bytes += cap;
+        None
+    }
+
+    /// Empties the list, for the caller to free unlocked.
+    pub(crate) fn take_all(&mut self) -> KVec<Option<Buffer>> {
+        self.n = 0;
+        self.bytes = 0;
+        core::mem::take(&mut self.slots)
+    }
+}
+
+/// The order of the runs a new buffer gets, memory permitting.
+fn top_order() -> Order {
+    Order::for_bytes(module::scatter_elem_sz() as usize)
 }

@@ -2,7 +2,7 @@
 
 //! The state of one open file (sg's `Sg_fd`).
 
-use super::buffer::Buffer;
+use super::buffer::{Buffer, Clear, KeptBuffers};
 use super::device::Device;
 use super::queue::Queues;
 use super::request::{Kind, Request, Spare, Stage};
@@ -111,6 +111,10 @@ pub(crate) struct FileState {
     pub(crate) mmap_called: bool,
     /// The CDB length of the next v2 `write()` (`SG_NEXT_CMD_LEN`), or 0.
     pub(crate) next_cmd_len: u8,
+    /// Buffers of retired requests, for the next ones; none after the last
+    /// close.
+    kept: KeptBuffers,
+    released: bool,
 }
 
 /// A file's reserve buffer, and whether a request holds it (sg's
@@ -286,6 +290,8 @@ impl OpenFile {
                     timeout_user: SG_DEFAULT_TIMEOUT_USER,
                     mmap_called: false,
                     next_cmd_len: 0,
+                    kept: KeptBuffers::new(),
+                    released: false,
                 }),
                 _open_ref: open_ref,
                 _module: ModuleRef::new(&crate::THIS_MODULE),
@@ -311,6 +317,30 @@ impl OpenFile {
         } else {
             Err(EBUSY)
         }
+    }
+
+    /// A kept buffer for a transfer of `len` bytes, cleared as `clear` says;
+    /// `None` when none holds it.
+    pub(crate) fn take_kept(&self, len: usize, clear: Clear) -> Option<Buffer> {
+        let buf = self.state.lock().kept.take(len)?;
+        // Clearing can take a while: not under the lock.
+        buf.ready(len, clear)
+    }
+
+    /// Keeps a retired request's own buffer for the next requests, if the
+    /// file is open and keeps less than the `kept_buffer_kb` parameter.
+    pub(crate) fn keep(&self, buf: Buffer) {
+        let unkept = {
+            let mut st = self.state.lock();
+            if st.released {
+                Some(buf)
+            } else {
+                st.kept
+                    .put(buf, crate::abstractions::module::kept_buffer_bytes())
+            }
+        };
+        // Freed unlocked.
+        drop(unkept);
     }
 
     /// Holds a request slot: `EDOM` when all are taken, or one is and
@@ -461,6 +491,12 @@ impl OpenFile {
             )
         };
         drop(spare);
+        let kept = {
+            let mut st = self.state.lock();
+            st.released = true;
+            st.kept.take_all()
+        };
+        drop(kept);
         for req in finished.into_iter().flatten() {
             Request::retire_later(req);
         }

@@ -184,7 +184,7 @@ impl RequestIo {
         Self {
             mapping: Some(mapping),
             len: buf.len(),
-            runs: buf.runs().len(),
+            runs: buf.runs_for(buf.len()),
             buffer: DataBuffer::Own(buf),
             pinned: None,
         }
@@ -489,13 +489,17 @@ impl Request {
         let mut ret = Ok(());
         if let Some(io) = io {
             // Unmapped (data-in copied out) before the buffer goes: a
-            // reserve claim ends with it.
+            // reserve claim ends with it, an own buffer is kept by the
+            // request's file.
             if let Some(mapping) = io.mapping {
                 let keep = match &io.buffer {
                     DataBuffer::Reserve(claim) => Some(claim.bio()),
                     _ => None,
                 };
                 ret = mapping.unmap(keep);
+            }
+            if let DataBuffer::Own(buf) = io.buffer {
+                self.file.keep(buf);
             }
         }
         if !core::ptr::eq(file, &*self.file) {

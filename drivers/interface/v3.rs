@@ -13,7 +13,7 @@ use crate::abstractions::pages::PAGE_SIZE;
 use crate::abstractions::scsi::{cmd_allowed, read_sg_io_hdr, write_sg_io_hdr};
 use crate::abstractions::uring::FixedBuffer;
 use crate::abstractions::{module, task, time};
-use crate::core::buffer::Buffer;
+use crate::core::buffer::{Buffer, Clear};
 use crate::core::file::{OpenFile, Slot};
 use crate::core::request::{Request, RequestIo, Response, Stage, Taken};
 use crate::uapi::*;
@@ -416,10 +416,27 @@ fn map_data(
         return Ok(RequestIo::reserve(mapping, claim, len, runs));
     }
     // A v2 response returns whole runs, as sg's does: they must be clear.
-    let buf = Buffer::build(len, ofile.sg_tablesize as usize, hdr.interface_id == 0)?;
+    // A v3 WRITE's pages never reach the caller, and its data-out is all
+    // copied in before the command starts (or it fails with `EFAULT`).
+    let clear = if hdr.interface_id == 0 {
+        Clear::All
+    } else if dir == Direction::ToDevice {
+        Clear::Nothing
+    } else {
+        Clear::Data
+    };
+    // A v2 response returns whole runs: a kept buffer may have more.
+    let kept = match clear {
+        Clear::All => None,
+        _ => ofile.take_kept(len, clear),
+    };
+    let buf = match kept {
+        Some(buf) => buf,
+        None => Buffer::build(len, ofile.sg_tablesize as usize, clear)?,
+    };
     let bounce = Bounce {
         pages: buf.runs(),
-        runs: buf.runs().len(),
+        runs: buf.runs_for(len),
         copy_in_for_read,
         bio: None,
     };

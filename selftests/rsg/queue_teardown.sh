@@ -135,6 +135,15 @@ check_eq "default depth 256: 256 queued, the 257th EAGAIN" \
 	"$(printf '%s\n' "depth 256" "queued 256" "next $EAGAIN")" \
 	"$($qhold -D "$(node)")"
 check "the LU idle" wait_for 30 idle
+# kept_buffer_kb: 0 to 1 GiB, as KiB; out of range refused, value kept.
+kb=/sys/module/rsg/parameters/kept_buffer_kb
+check_eq "kept_buffer_kb default" 4096 "$(cat $kb)"
+check "kept_buffer_kb refuses -1" sh -c "! echo -1 > $kb" 2> /dev/null
+check "kept_buffer_kb refuses 1048577" sh -c "! echo 1048577 > $kb" 2> /dev/null
+check_eq "kept_buffer_kb unchanged by them" 4096 "$(cat $kb)"
+check "kept_buffer_kb takes 0" sh -c "echo 0 > $kb"
+check_eq "kept_buffer_kb reads 0" 0 "$(cat $kb)"
+check "kept_buffer_kb takes 4096" sh -c "echo 4096 > $kb"
 check "scsi_debug: commands take ${slow}s again" sdebug_set delay $((slow * hz))
 
 # 3. rmmod retried from the close on: EBUSY until they drain, no hang.

@@ -43,6 +43,7 @@
 #define LBA_LARGE	4000
 #define LBA_REJECT	6000
 #define LBA_NULL	7000
+#define LBA_TAIL	8000
 
 FIXTURE(sg)
 {
@@ -861,6 +862,52 @@ TEST_F(sg, resid)
 		ASSERT_EQ(0, memcmp(tail, self->buf[d] + 36, 60)) {
 			TH_LOG("%s: buffer past the response is not zero",
 			       drv_name[d]);
+		}
+	}
+}
+
+/*
+ * The same beyond the reserve buffer, after a WRITE and after a READ of
+ * that size on the file: sg builds and clears a new buffer for each, so the
+ * tail past a short response is zeroes however the file's earlier commands
+ * used their buffers. rsg reuses those (kept_buffer_kb) and must show the
+ * same.
+ */
+TEST_F(sg, resid_large_after_io)
+{
+	unsigned int len = 256 * 1024, nblk = len / self->bs;
+	uint8_t inq[6] = { 0x12, 0, 0, 0, 36, 0 };
+	uint8_t cdb[10];
+	int d, step;
+
+	ASSERT_LE(len, BUF_SZ);
+	for (step = 0; step < 2; step++) {
+		for (d = 0; d < NDRV; d++) {
+			/* Earlier I/O through a buffer of this size. */
+			pattern(self->buf[d], len, 4242 + d);
+			if (step == 0) {
+				rw10(cdb, 0x2a, LBA_TAIL + d * nblk, nblk);
+				issue(self, d, cdb, 10, SG_DXFER_TO_DEV, len, 32);
+			} else {
+				rw10(cdb, 0x28, LBA_TAIL + d * nblk, nblk);
+				issue(self, d, cdb, 10, SG_DXFER_FROM_DEV, len, 32);
+			}
+			ASSERT_EQ(0, self->err[d]);
+			ASSERT_EQ(0, self->h[d].status);
+		}
+		issue2(self, inq, 6, SG_DXFER_FROM_DEV, len, 32);
+		assert_good(_metadata, self);
+		ASSERT_EQ((int)len - 36, self->h[SG].resid);
+		for (d = 0; d < NDRV; d++) {
+			unsigned int i;
+
+			for (i = 36; i < len && !self->buf[d][i]; i++)
+				;
+			ASSERT_EQ(len, i) {
+				TH_LOG("%s, after a %s: byte %u past the response is %#x, not 0",
+				       drv_name[d], step ? "READ" : "WRITE", i,
+				       self->buf[d][i]);
+			}
 		}
 	}
 }
