@@ -130,8 +130,8 @@ impl Buffer {
 }
 
 /// Buffers of retired requests that a file keeps for its next ones, at most
-/// the `kept_buffer_kb` parameter's worth: a command larger than the reserve
-/// then neither allocates nor clears its pages each time (sg does both).
+/// the `kept_buffer_kb` parameter's worth: a command the reserve cannot take
+/// then does not allocate its pages each time, as sg does.
 ///
 /// Only buffers of the runs a new one would get are kept, and a reused one
 /// is cleared where a new one would be, so it maps, counts, reports and
@@ -162,14 +162,16 @@ impl KeptBuffers {
     /// unlocked.
     pub(crate) fn take(&mut self, size: usize) -> Option<Buffer> {
         let run_bytes = top_order().bytes();
-        let slots = &mut self.slots.as_mut_slice()[..self.n];
+        let slots = self.slots.as_mut_slice().get_mut(..self.n)?;
         let i = slots.iter().rposition(|b| {
             b.as_ref()
                 .is_some_and(|b| b.run_bytes() == run_bytes && b.capacity() >= size)
         })?;
-        slots.swap(i, self.n - 1);
-        self.n -= 1;
-        let buf = slots[self.n].take()?;
+        // The last of the `n` moves into the hole: they stay in front.
+        let last = slots.len() - 1;
+        slots.swap(i, last);
+        let buf = slots.get_mut(last)?.take()?;
+        self.n = last;
         self.bytes -= buf.capacity();
         Some(buf)
     }
@@ -185,7 +187,10 @@ impl KeptBuffers {
         if self.n == self.slots.len() && self.slots.push(None, GFP_KERNEL).is_err() {
             return Some(buf);
         }
-        self.slots.as_mut_slice()[self.n] = Some(buf);
+        let Some(slot) = self.slots.as_mut_slice().get_mut(self.n) else {
+            return Some(buf);
+        };
+        *slot = Some(buf);
         self.n += 1;
         self.bytes += cap;
         None
