@@ -4,7 +4,7 @@
 # gnuplot -e "dat='build/bench/ratios.dat'; out='build/bench/ratios.png'" ratios.gp
 set terminal pngcairo size 1400,650 font ",10"
 set output out
-set title "rsg / sg per workload (grey: sg / sg noise band; green: target met, red: missed,\nblue: no target (io_uring); mem-*: lower is better)"
+set title "rsg / sg per workload (grey: sg / sg noise band; green: target met, red: missed,\nblue: no target (io_uring); mem-*: lower is better)" noenhanced
 set ylabel "rsg / sg"
 set yrange [0:*]
 set xrange [0.3:*]
