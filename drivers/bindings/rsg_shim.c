@@ -504,20 +504,27 @@ static int rsg_major = -1;
 module_param_named(major, rsg_major, int, 0444);
 MODULE_PARM_DESC(major, "char major: -1 takes 21 when free, else dynamic (default); 0 dynamic");
 
+/* Sets the int parameter at kp->arg to val if it lies in [min, max]. */
+static int rsg_param_set_range(const char *val, const struct kernel_param *kp,
+			       int min, int max)
+{
+	int v, ret;
+
+	ret = kstrtoint(val, 0, &v);
+	if (ret)
+		return ret;
+	if (v < min || v > max)
+		return -ERANGE;
+	*(int *)kp->arg = v;
+	return 0;
+}
+
 static int rsg_def_reserved_size = 32768;
 
 static int def_reserved_size_set(const char *val, const struct kernel_param *kp)
 {
-	int size, ret;
-
-	ret = kstrtoint(val, 0, &size);
-	if (ret)
-		return ret;
 	/* sg's limit: at most 1 MiB. */
-	if (size < 0 || size > 1048576)
-		return -ERANGE;
-	rsg_def_reserved_size = size;
-	return 0;
+	return rsg_param_set_range(val, kp, 0, 1048576);
 }
 
 static const struct kernel_param_ops def_reserved_size_ops = {
@@ -543,15 +550,7 @@ static int rsg_queue_depth = 256;
 
 static int queue_depth_set(const char *val, const struct kernel_param *kp)
 {
-	int depth, ret;
-
-	ret = kstrtoint(val, 0, &depth);
-	if (ret)
-		return ret;
-	if (depth < 1 || depth > 65536)
-		return -ERANGE;
-	rsg_queue_depth = depth;
-	return 0;
+	return rsg_param_set_range(val, kp, 1, 65536);
 }
 
 static const struct kernel_param_ops queue_depth_ops = {
@@ -571,15 +570,7 @@ static int rsg_kept_buffer_kb = 4096;
 
 static int kept_buffer_kb_set(const char *val, const struct kernel_param *kp)
 {
-	int kb, ret;
-
-	ret = kstrtoint(val, 0, &kb);
-	if (ret)
-		return ret;
-	if (kb < 0 || kb > 1048576)
-		return -ERANGE;
-	rsg_kept_buffer_kb = kb;
-	return 0;
+	return rsg_param_set_range(val, kp, 0, 1048576);
 }
 
 static const struct kernel_param_ops kept_buffer_kb_ops = {
