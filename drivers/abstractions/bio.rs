@@ -64,22 +64,12 @@ impl BounceBio {
         self.bio.as_ptr()
     }
 
-    /// Starts the bio afresh as an empty bio for operation `opf`.
+    /// Starts the bio afresh as an empty bio for operation `opf`
+    /// (`bio_reset()`, which keeps its vector table).
     pub(crate) fn reset(&mut self, opf: u32) {
-        let raw = self.bio.as_ptr();
-        // SAFETY: The bio is ours and no request refers to it (`&mut`, type
-        // invariant); its inline vectors and their count are as allocated.
-        unsafe {
-            let vecs = (*raw).bi_max_vecs;
-            bindings::bio_uninit(raw);
-            bindings::bio_init(
-                raw,
-                core::ptr::null_mut(),
-                (*raw).bi_inline_vecs.as_mut_ptr(),
-                vecs,
-                opf,
-            );
-        }
+        // SAFETY: The bio is initialised and ours, and no request refers to
+        // it (`&mut`, type invariant).
+        unsafe { bindings::bio_reset(self.bio.as_ptr(), core::ptr::null_mut(), opf) };
     }
 
     /// Copies between the first `len` bytes of the bio's pages and user
@@ -113,8 +103,10 @@ impl BounceBio {
             let mut at = start;
             while at < end {
                 let n = (PAGE_SIZE - at % PAGE_SIZE).min(end - at);
-                // SAFETY: A vector's pages are contiguous, so this page is
-                // the vector's; the caller owns them, no device uses them.
+                // A vector only grows by the page after its last one in the
+                // memmap (`bio_add_pc_page()`, `bvec_try_merge_page()`).
+                // SAFETY: So this page, and `n` bytes at `at % PAGE_SIZE` in
+                // it, are the vector's; the caller owns them, no device uses them.
                 let copied = unsafe {
                     let page = bv.bv_page.add(at / PAGE_SIZE);
                     if to_user {

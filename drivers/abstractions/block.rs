@@ -307,23 +307,19 @@ impl ScsiRequest {
             return Err(NotKept::Fault(bio));
         };
         bio.reset(dir.op());
-        let order = bounce.pages.order().get();
-        let pages = bounce.runs.min(bounce.pages.len()) << order;
-        let array = bounce.pages.as_page_array();
+        let pages = bounce.runs.min(bounce.pages.len()) << bounce.pages.order().get();
         let mut left = len;
         let mut i = 0;
         while left > 0 {
-            if i == pages {
-                // The block layer fails this with ENOMEM.
+            // Past the runs the block layer fails with ENOMEM.
+            let Some(page) = bounce.pages.page(i).filter(|_| i < pages) else {
                 return Err(NotKept::Split(bio));
-            }
+            };
             let n = left.min(PAGE_SIZE);
-            // SAFETY: `i` < `pages`: its run is in the array, the page in the
-            // run, kept alive by the caller until the mapping is undone; the
-            // request is ours and unstarted, the bio ours and being filled.
-            let added = unsafe {
-                let page = (*array.add(i >> order)).add(i & ((1 << order) - 1));
-                bindings::bio_add_pc_page((*rq).q, bio.as_ptr(), page, n as u32, 0)
+            let added = {
+                // SAFETY: The page is the caller's, alive until the mapping is
+                // undone; the request is ours and unstarted, the bio ours.
+                unsafe { bindings::bio_add_pc_page((*rq).q, bio.as_ptr(), page, n as u32, 0) }
             };
             if (added as usize) < n {
                 return Err(NotKept::Split(bio));

@@ -188,7 +188,7 @@ impl PageRuns {
     /// [`PageRuns::copy_to_user`].
     pub(crate) fn clear(&mut self, first: usize, end: usize) {
         let per_run = 1usize << self.order.get();
-        for (i, run) in self.runs.iter().enumerate() {
+        for (i, run) in self.runs.iter().enumerate().take(end.div_ceil(per_run)) {
             let start = first.max(i * per_run);
             let stop = end.min((i + 1) * per_run);
             if start >= stop {
@@ -205,6 +205,16 @@ impl PageRuns {
                 )
             };
         }
+    }
+
+    /// The `i`-th page over the runs in order, if there is one.
+    pub(crate) fn page(&self, i: usize) -> Option<*mut bindings::page> {
+        let order = self.order.get();
+        let run = self.runs.get(i >> order)?;
+        // SAFETY: A run is one compound allocation of `1 << order` pages
+        // (type invariant), whose `struct page`s are consecutive, and the
+        // offset is below that count.
+        Some(unsafe { run.as_ptr().add(i & ((1 << order) - 1)) })
     }
 
     /// The runs as the `struct page **` array `rq_map_data` takes.

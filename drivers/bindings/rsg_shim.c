@@ -519,21 +519,21 @@ static int rsg_param_set_range(const char *val, const struct kernel_param *kp,
 	return 0;
 }
 
+/* A writable int parameter that takes only values in [min, max]. */
+#define RSG_PARAM_RANGE(name, var, min, max)					\
+	static int name##_set(const char *val, const struct kernel_param *kp)	\
+	{									\
+		return rsg_param_set_range(val, kp, min, max);			\
+	}									\
+	static const struct kernel_param_ops name##_ops = {			\
+		.set = name##_set,						\
+		.get = param_get_int,						\
+	};									\
+	module_param_cb(name, &name##_ops, &(var), 0644)
+
 static int rsg_def_reserved_size = 32768;
-
-static int def_reserved_size_set(const char *val, const struct kernel_param *kp)
-{
-	/* sg's limit: at most 1 MiB. */
-	return rsg_param_set_range(val, kp, 0, 1048576);
-}
-
-static const struct kernel_param_ops def_reserved_size_ops = {
-	.set = def_reserved_size_set,
-	.get = param_get_int,
-};
-
-module_param_cb(def_reserved_size, &def_reserved_size_ops,
-		&rsg_def_reserved_size, 0644);
+/* sg's limit: at most 1 MiB. */
+RSG_PARAM_RANGE(def_reserved_size, rsg_def_reserved_size, 0, 1048576);
 MODULE_PARM_DESC(def_reserved_size, "size of buffer reserved for each fd");
 
 static int rsg_scatter_elem_sz = 32768;
@@ -548,17 +548,7 @@ MODULE_VERSION("3.5.36");
 
 static int rsg_queue_depth = 256;
 
-static int queue_depth_set(const char *val, const struct kernel_param *kp)
-{
-	return rsg_param_set_range(val, kp, 1, 65536);
-}
-
-static const struct kernel_param_ops queue_depth_ops = {
-	.set = queue_depth_set,
-	.get = param_get_int,
-};
-
-module_param_cb(queue_depth, &queue_depth_ops, &rsg_queue_depth, 0644);
+RSG_PARAM_RANGE(queue_depth, rsg_queue_depth, 1, 65536);
 MODULE_PARM_DESC(queue_depth, "requests each fd may have outstanding through RSG_IOQUEUE (default 256, 1..65536)");
 
 int rsg_param_queue_depth(void)
@@ -568,17 +558,7 @@ int rsg_param_queue_depth(void)
 
 static int rsg_kept_buffer_kb = 4096;
 
-static int kept_buffer_kb_set(const char *val, const struct kernel_param *kp)
-{
-	return rsg_param_set_range(val, kp, 0, 1048576);
-}
-
-static const struct kernel_param_ops kept_buffer_kb_ops = {
-	.set = kept_buffer_kb_set,
-	.get = param_get_int,
-};
-
-module_param_cb(kept_buffer_kb, &kept_buffer_kb_ops, &rsg_kept_buffer_kb, 0644);
+RSG_PARAM_RANGE(kept_buffer_kb, rsg_kept_buffer_kb, 0, 1048576);
 MODULE_PARM_DESC(kept_buffer_kb, "KiB of retired requests' buffers each fd keeps for reuse (default 4096, 0 keeps none)");
 
 int rsg_param_kept_buffer_kb(void)

@@ -97,17 +97,19 @@ impl Buffer {
     /// Makes a kept buffer ready for a transfer of `size` bytes, cleared as
     /// [`Buffer::build`] would have cleared a new one, so that the caller
     /// sees what a new one shows; `None` when it is too small (the caller
-    /// builds a new one) or would be cleared whole (not kept for that).
+    /// builds a new one).
     pub(crate) fn ready(mut self, size: usize, clear: Clear) -> Option<Self> {
         let len = size.max(1).next_multiple_of(SECTOR_SIZE);
-        if len > self.capacity() {
+        let capacity = self.capacity();
+        if len > capacity {
             return None;
         }
-        match clear {
-            Clear::Nothing => {}
-            Clear::Data => self.runs.clear(0, len.div_ceil(PAGE_SIZE)),
-            Clear::All => return None,
-        }
+        let zero = match clear {
+            Clear::Nothing => 0,
+            Clear::Data => len,
+            Clear::All => capacity,
+        };
+        self.runs.clear(0, zero.div_ceil(PAGE_SIZE));
         self.len = len;
         Some(self)
     }

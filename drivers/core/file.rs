@@ -111,10 +111,8 @@ pub(crate) struct FileState {
     pub(crate) mmap_called: bool,
     /// The CDB length of the next v2 `write()` (`SG_NEXT_CMD_LEN`), or 0.
     pub(crate) next_cmd_len: u8,
-    /// Buffers of retired requests, for the next ones; none after the last
-    /// close.
+    /// Buffers of retired requests, for the next ones.
     kept: KeptBuffers,
-    released: bool,
 }
 
 /// A file's reserve buffer, and whether a request holds it (sg's
@@ -181,6 +179,16 @@ impl Drop for ReserveClaim {
         // Claims are made under the state lock; giving one back needs none.
         self.0.claimed.store(false, Ordering::Release);
     }
+}
+
+/// The buffer [`OpenFile::claim_buffer`] found for a request.
+pub(crate) enum Claimed {
+    /// The file's reserve buffer.
+    Reserve(ReserveClaim),
+    /// A buffer the file kept, ready for the request.
+    Kept(Buffer),
+    /// Neither: the request builds its own.
+    None,
 }
 
 /// An open file of an rsg device.
@@ -291,7 +299,6 @@ impl OpenFile {
                     mmap_called: false,
                     next_cmd_len: 0,
                     kept: KeptBuffers::new(),
-                    released: false,
                 }),
                 _open_ref: open_ref,
                 _module: ModuleRef::new(&crate::THIS_MODULE),
@@ -300,45 +307,44 @@ impl OpenFile {
         )
     }
 
-    /// Claims the reserve buffer for `len` bytes if it is free and large
-    /// enough; otherwise `None`, or for `mmap_io` (which has no other buffer)
-    /// `ENOMEM` when it is too small and `EBUSY` when in use.
-    pub(crate) fn claim_reserve(&self, len: usize, mmap_io: bool) -> Result<Option<ReserveClaim>> {
-        let st = self.state.lock();
-        if len <= st.reserve.len() {
-            if let Some(claim) = Reserve::claim(&st.reserve) {
-                return Ok(Some(claim));
+    /// A buffer for `len` bytes, under one lock: the reserve if it is free
+    /// and large enough, else a kept buffer made ready as `clear` says, else
+    /// none (the caller builds one). For `mmap_io`, which has no other
+    /// buffer, `ENOMEM` when the reserve is too small and `EBUSY` when in
+    /// use.
+    pub(crate) fn claim_buffer(&self, len: usize, mmap_io: bool, clear: Clear) -> Result<Claimed> {
+        let kept = {
+            let mut st = self.state.lock();
+            if len <= st.reserve.len() {
+                if let Some(claim) = Reserve::claim(&st.reserve) {
+                    return Ok(Claimed::Reserve(claim));
+                }
             }
-        }
-        if !mmap_io {
-            Ok(None)
-        } else if len > st.reserve.len() {
-            Err(ENOMEM)
-        } else {
-            Err(EBUSY)
-        }
-    }
-
-    /// A kept buffer for a transfer of `len` bytes, cleared as `clear` says;
-    /// `None` when none holds it.
-    pub(crate) fn take_kept(&self, len: usize, clear: Clear) -> Option<Buffer> {
-        let buf = self.state.lock().kept.take(len)?;
+            if mmap_io {
+                return Err(if len > st.reserve.len() {
+                    ENOMEM
+                } else {
+                    EBUSY
+                });
+            }
+            // A v2 response returns whole runs: a kept buffer may have more.
+            if clear == Clear::All {
+                return Ok(Claimed::None);
+            }
+            st.kept.take(len)
+        };
         // Clearing can take a while: not under the lock.
-        buf.ready(len, clear)
+        Ok(kept
+            .and_then(|buf| buf.ready(len, clear))
+            .map_or(Claimed::None, Claimed::Kept))
     }
 
     /// Keeps a retired request's own buffer for the next requests, if the
-    /// file is open and keeps less than the `kept_buffer_kb` parameter.
+    /// file keeps less than the `kept_buffer_kb` parameter. After the last
+    /// close they go with the file, once its last request has.
     pub(crate) fn keep(&self, buf: Buffer) {
-        let unkept = {
-            let mut st = self.state.lock();
-            if st.released {
-                Some(buf)
-            } else {
-                st.kept
-                    .put(buf, crate::abstractions::module::kept_buffer_bytes())
-            }
-        };
+        let limit = crate::abstractions::module::kept_buffer_bytes();
+        let unkept = self.state.lock().kept.put(buf, limit);
         // Freed unlocked.
         drop(unkept);
     }
@@ -491,11 +497,7 @@ impl OpenFile {
             )
         };
         drop(spare);
-        let kept = {
-            let mut st = self.state.lock();
-            st.released = true;
-            st.kept.take_all()
-        };
+        let kept = self.state.lock().kept.take_all();
         drop(kept);
         for req in finished.into_iter().flatten() {
             Request::retire_later(req);

@@ -6,7 +6,7 @@
 
 use super::errno::{emsgsize, enosys};
 use crate::abstractions::block::{
-    Bounce, Completion, Direction, ScsiRequest, MAX_CDB, SENSE_BUFFERSIZE,
+    Bounce, Completion, Direction, ScsiRequest, UserMapping, MAX_CDB, SENSE_BUFFERSIZE,
 };
 use crate::abstractions::file::File;
 use crate::abstractions::pages::PAGE_SIZE;
@@ -14,7 +14,7 @@ use crate::abstractions::scsi::{cmd_allowed, read_sg_io_hdr, write_sg_io_hdr};
 use crate::abstractions::uring::FixedBuffer;
 use crate::abstractions::{module, task, time};
 use crate::core::buffer::{Buffer, Clear};
-use crate::core::file::{OpenFile, Slot};
+use crate::core::file::{Claimed, OpenFile, Slot};
 use crate::core::request::{Request, RequestIo, Response, Stage, Taken};
 use crate::uapi::*;
 use kernel::prelude::*;
@@ -393,28 +393,6 @@ fn map_data(
         return Ok(RequestIo::direct(mapping, hdr.dxferp, len));
     }
     let copy_in_for_read = hdr.dxfer_direction == SG_DXFER_TO_FROM_DEV;
-    let claim = ofile.claim_reserve(len, hdr.flags & SG_FLAG_MMAP_IO != 0)?;
-    if let Some(claim) = claim {
-        // Mapping may fault on user memory, so it runs without the state
-        // lock; a failure drops the claim.
-        // Only the runs that hold the data, as sg links them: the block
-        // layer's limits, and so its errnos, follow their number.
-        let runs = claim.buffer().runs_for(len);
-        let bounce = Bounce {
-            pages: claim.buffer().runs(),
-            runs,
-            copy_in_for_read,
-            bio: Some(claim.bio()),
-        };
-        let mapping = rq.map_user(
-            Some(bounce),
-            hdr.dxferp,
-            hdr.dxfer_len,
-            hdr.iovec_count,
-            dir,
-        )?;
-        return Ok(RequestIo::reserve(mapping, claim, len, runs));
-    }
     // A v2 response returns whole runs, as sg's does: they must be clear.
     // A v3 WRITE's pages never reach the caller, and its data-out is all
     // copied in before the command starts (or it fails with `EFAULT`).
@@ -425,14 +403,24 @@ fn map_data(
     } else {
         Clear::Data
     };
-    // A v2 response returns whole runs: a kept buffer may have more.
-    let kept = match clear {
-        Clear::All => None,
-        _ => ofile.take_kept(len, clear),
-    };
-    let buf = match kept {
-        Some(buf) => buf,
-        None => Buffer::build(len, ofile.sg_tablesize as usize, clear)?,
+    let buf = match ofile.claim_buffer(len, hdr.flags & SG_FLAG_MMAP_IO != 0, clear)? {
+        Claimed::Reserve(claim) => {
+            // Mapping may fault on user memory, so it runs without the
+            // state lock; a failure drops the claim.
+            // Only the runs that hold the data, as sg links them: the block
+            // layer's limits, and so its errnos, follow their number.
+            let runs = claim.buffer().runs_for(len);
+            let bounce = Bounce {
+                pages: claim.buffer().runs(),
+                runs,
+                copy_in_for_read,
+                bio: Some(claim.bio()),
+            };
+            let mapping = map_bounced(rq, hdr, dir, bounce)?;
+            return Ok(RequestIo::reserve(mapping, claim, len, runs));
+        }
+        Claimed::Kept(buf) => buf,
+        Claimed::None => Buffer::build(len, ofile.sg_tablesize as usize, clear)?,
     };
     let bounce = Bounce {
         pages: buf.runs(),
@@ -440,14 +428,25 @@ fn map_data(
         copy_in_for_read,
         bio: None,
     };
-    let mapping = rq.map_user(
+    let mapping = map_bounced(rq, hdr, dir, bounce)?;
+    Ok(RequestIo::own(mapping, buf))
+}
+
+/// Maps the header's user buffer (or iovec) through the kernel pages of
+/// `bounce`.
+fn map_bounced(
+    rq: &mut ScsiRequest,
+    hdr: &sg_io_hdr,
+    dir: Direction,
+    bounce: Bounce<'_>,
+) -> Result<UserMapping> {
+    rq.map_user(
         Some(bounce),
         hdr.dxferp,
         hdr.dxfer_len,
         hdr.iovec_count,
         dir,
-    )?;
-    Ok(RequestIo::own(mapping, buf))
+    )
 }
 
 /// Returns a completed v3 response to the header at `buf` and retires the
