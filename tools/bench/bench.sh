@@ -232,7 +232,12 @@ grep -v '^#' tools/bench/workloads | while read -r name prof metric target kind 
 	[ "$kind" = sgpdd ] || load sg rsg || exit 1
 	set_profile "$prof" || exit 1
 	for round in $(seq "$rounds"); do
-		for drv in sg rsg sg2; do
+		# Each round starts one driver later (sg rsg sg2, rsg sg2 sg,
+		# sg2 sg rsg, ...): over three rounds every driver runs once in
+		# each place, so an effect of the place (what ran just before, a
+		# module just loaded) falls on no driver alone.
+		order=(sg rsg sg2 sg rsg)
+		for drv in "${order[@]:$(((round - 1) % 3)):3}"; do
 			[ "$kind" = sgpdd ] || dev=$(node_of "$hctl" "${drv%2}")
 			# shellcheck disable=SC2086
 			out=$(run_$kind "$drv" "$dev" $args) || continue
