@@ -3,6 +3,7 @@
 //! Kernel buffers that indirect I/O moves through, built as sg builds them so
 //! that sizes and limits match.
 
+use crate::abstractions::bio::BounceBioSlot;
 use crate::abstractions::module;
 use crate::abstractions::pages::{Order, PageRuns, PAGE_SIZE};
 use kernel::prelude::*;
@@ -25,10 +26,12 @@ pub(crate) enum Clear {
 }
 
 /// A buffer of equally sized page runs (sg's `Sg_scatter_hold`).
-#[derive(Default)]
 pub(crate) struct Buffer {
     runs: PageRuns,
     len: usize,
+    /// The bio that maps the buffer, kept from one request to the next: a
+    /// buffer serves one request at a time.
+    bio: BounceBioSlot,
 }
 
 impl Buffer {
@@ -37,6 +40,7 @@ impl Buffer {
         Self {
             runs: PageRuns::new(),
             len: 0,
+            bio: BounceBioSlot::none(),
         }
     }
 
@@ -62,7 +66,8 @@ impl Buffer {
                 return Err(ENOMEM);
             }
             if runs.fill(order, count, zero)? {
-                return Ok(Self { runs, len });
+                let bio = BounceBioSlot::new(&runs);
+                return Ok(Self { runs, len, bio });
             }
             order = order.smaller().ok_or(ENOMEM)?;
         }
@@ -128,6 +133,11 @@ impl Buffer {
     /// The page runs.
     pub(crate) fn runs(&self) -> &PageRuns {
         &self.runs
+    }
+
+    /// Where the bio that maps the buffer is kept between requests.
+    pub(crate) fn bio(&self) -> &BounceBioSlot {
+        &self.bio
     }
 }
 

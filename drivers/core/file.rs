@@ -121,15 +121,12 @@ pub(crate) struct FileState {
 pub(crate) struct Reserve {
     buf: Buffer,
     claimed: AtomicBool,
-    /// The bio each claim maps the buffer with, kept between claims.
-    bio: BounceBioSlot,
 }
 
 impl Reserve {
     /// `buf` as a reserve, unclaimed.
     pub(crate) fn new(buf: Buffer) -> Self {
         Self {
-            bio: BounceBioSlot::new(buf.runs()),
             buf,
             claimed: AtomicBool::new(false),
         }
@@ -168,9 +165,9 @@ impl ReserveClaim {
         &self.0
     }
 
-    /// Where the bio that maps the buffer is kept.
+    /// Where the bio that maps the buffer is kept, between claims.
     pub(crate) fn bio(&self) -> &BounceBioSlot {
-        &self.0.bio
+        self.0.buf.bio()
     }
 }
 

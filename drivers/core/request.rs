@@ -490,11 +490,12 @@ impl Request {
         if let Some(io) = io {
             // Unmapped (data-in copied out) before the buffer goes: a
             // reserve claim ends with it, an own buffer is kept by the
-            // request's file.
+            // request's file. Either keeps its bio.
             if let Some(mapping) = io.mapping {
                 let keep = match &io.buffer {
                     DataBuffer::Reserve(claim) => Some(claim.bio()),
-                    _ => None,
+                    DataBuffer::Own(buf) => Some(buf.bio()),
+                    DataBuffer::None => None,
                 };
                 ret = mapping.unmap(keep);
             }

@@ -422,11 +422,14 @@ fn map_data(
         Claimed::Kept(buf) => buf,
         Claimed::None => Buffer::build(len, ofile.sg_tablesize as usize, clear)?,
     };
+    // A v3 request maps its own buffer, new or kept, in the buffer's kept
+    // bio; a v2 one, whose response reads the pages whole, as the block
+    // layer maps it.
     let bounce = Bounce {
         pages: buf.runs(),
         runs: buf.runs_for(len),
         copy_in_for_read,
-        bio: None,
+        bio: (clear != Clear::All).then(|| buf.bio()),
     };
     let mapping = map_bounced(rq, hdr, dir, bounce)?;
     Ok(RequestIo::own(mapping, buf))
