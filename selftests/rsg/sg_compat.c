@@ -938,7 +938,7 @@ TEST_F(sg, own_buffer_data)
 		ASSERT_EQ(0, self->err[d]);
 		ASSERT_EQ(0, self->h[d].status);
 	}
-	for (i = 0; i < sizeof(kib) / sizeof(kib[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(kib); i++) {
 		len = kib[i] * 1024;
 		for (d = 0; d < NDRV; d++) {
 			pattern(self->buf[d], len, 77 * i + d);
@@ -949,7 +949,7 @@ TEST_F(sg, own_buffer_data)
 			ASSERT_EQ(0, self->h[d].status);
 		}
 		/* Read back a different length than was written. */
-		len = kib[(i + 1) % (sizeof(kib) / sizeof(kib[0]))] * 1024;
+		len = kib[(i + 1) % ARRAY_SIZE(kib)] * 1024;
 		for (d = 0; d < NDRV; d++) {
 			rw10(cdb, 0x28, LBA_TAIL + d * nblk, len / self->bs);
 			memset(self->buf[d], POISON, BUF_SZ);
