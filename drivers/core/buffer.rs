@@ -4,6 +4,7 @@
 //! that sizes and limits match.
 
 use crate::abstractions::bio::BounceBioSlot;
+use crate::abstractions::block::Bounce;
 use crate::abstractions::module;
 use crate::abstractions::pages::{Order, PageRuns, PAGE_SIZE};
 use kernel::prelude::*;
@@ -138,6 +139,17 @@ impl Buffer {
     /// Where the bio that maps the buffer is kept between requests.
     pub(crate) fn bio(&self) -> &BounceBioSlot {
         &self.bio
+    }
+
+    /// The buffer's pages for a transfer of `len` bytes: the runs that hold
+    /// them, with the buffer's kept bio when `kept_bio`.
+    pub(crate) fn bounce(&self, len: usize, copy_in_for_read: bool, kept_bio: bool) -> Bounce<'_> {
+        Bounce {
+            pages: &self.runs,
+            runs: self.runs_for(len),
+            copy_in_for_read,
+            bio: kept_bio.then_some(&self.bio),
+        }
     }
 }
 

@@ -7,7 +7,6 @@ use super::device::Device;
 use super::queue::Queues;
 use super::request::{Kind, Request, Spare, Stage};
 use super::table::RequestTable;
-use crate::abstractions::bio::BounceBioSlot;
 use crate::abstractions::module::ModuleRef;
 use crate::abstractions::scsi::OpenRef;
 use crate::abstractions::sync::{new_spinlock_irq, SpinLockIrq};
@@ -163,11 +162,6 @@ impl ReserveClaim {
     /// The claimed buffer.
     pub(crate) fn buffer(&self) -> &Buffer {
         &self.0
-    }
-
-    /// Where the bio that maps the buffer is kept, between claims.
-    pub(crate) fn bio(&self) -> &BounceBioSlot {
-        self.0.buf.bio()
     }
 }
 

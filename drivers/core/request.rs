@@ -97,6 +97,17 @@ pub(crate) enum DataBuffer {
     Reserve(ReserveClaim),
 }
 
+impl DataBuffer {
+    /// The kernel buffer, if the data bounces through one.
+    fn buffer(&self) -> Option<&Buffer> {
+        match self {
+            Self::None => None,
+            Self::Own(buf) => Some(buf),
+            Self::Reserve(claim) => Some(claim.buffer()),
+        }
+    }
+}
+
 /// Pages of user memory pinned for direct I/O, across all files.
 static PINNED_PAGES: AtomicUsize = AtomicUsize::new(0);
 
@@ -151,16 +162,11 @@ impl RequestIo {
     }
 
     /// Data moves through `len` bytes of the claimed reserve buffer, held
-    /// in its first `runs` runs.
-    pub(crate) fn reserve(
-        mapping: UserMapping,
-        claim: ReserveClaim,
-        len: usize,
-        runs: usize,
-    ) -> Self {
+    /// in its first runs.
+    pub(crate) fn reserve(mapping: UserMapping, claim: ReserveClaim, len: usize) -> Self {
         Self {
             mapping: Some(mapping),
-            runs,
+            runs: claim.buffer().runs_for(len),
             buffer: DataBuffer::Reserve(claim),
             len,
             pinned: None,
@@ -492,12 +498,7 @@ impl Request {
             // reserve claim ends with it, an own buffer is kept by the
             // request's file. Either keeps its bio.
             if let Some(mapping) = io.mapping {
-                let keep = match &io.buffer {
-                    DataBuffer::Reserve(claim) => Some(claim.bio()),
-                    DataBuffer::Own(buf) => Some(buf.bio()),
-                    DataBuffer::None => None,
-                };
-                ret = mapping.unmap(keep);
+                ret = mapping.unmap(io.buffer.buffer().map(Buffer::bio));
             }
             if let DataBuffer::Own(buf) = io.buffer {
                 self.file.keep(buf);

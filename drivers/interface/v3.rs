@@ -5,9 +5,7 @@
 //! the blocking `SG_IO` built from them.
 
 use super::errno::{emsgsize, enosys};
-use crate::abstractions::block::{
-    Bounce, Completion, Direction, ScsiRequest, UserMapping, MAX_CDB, SENSE_BUFFERSIZE,
-};
+use crate::abstractions::block::{Completion, Direction, ScsiRequest, MAX_CDB, SENSE_BUFFERSIZE};
 use crate::abstractions::file::File;
 use crate::abstractions::pages::PAGE_SIZE;
 use crate::abstractions::scsi::{cmd_allowed, read_sg_io_hdr, write_sg_io_hdr};
@@ -403,53 +401,34 @@ fn map_data(
     } else {
         Clear::Data
     };
-    let buf = match ofile.claim_buffer(len, hdr.flags & SG_FLAG_MMAP_IO != 0, clear)? {
+    let map = |rq: &mut ScsiRequest, buf: &Buffer, kept_bio: bool| {
+        // Only the runs that hold the data, as sg links them: the block
+        // layer's limits, and so its errnos, follow their number.
+        let bounce = buf.bounce(len, copy_in_for_read, kept_bio);
+        rq.map_user(
+            Some(bounce),
+            hdr.dxferp,
+            hdr.dxfer_len,
+            hdr.iovec_count,
+            dir,
+        )
+    };
+    match ofile.claim_buffer(len, hdr.flags & SG_FLAG_MMAP_IO != 0, clear)? {
         Claimed::Reserve(claim) => {
             // Mapping may fault on user memory, so it runs without the
             // state lock; a failure drops the claim.
-            // Only the runs that hold the data, as sg links them: the block
-            // layer's limits, and so its errnos, follow their number.
-            let runs = claim.buffer().runs_for(len);
-            let bounce = Bounce {
-                pages: claim.buffer().runs(),
-                runs,
-                copy_in_for_read,
-                bio: Some(claim.bio()),
-            };
-            let mapping = map_bounced(rq, hdr, dir, bounce)?;
-            return Ok(RequestIo::reserve(mapping, claim, len, runs));
+            let mapping = map(rq, claim.buffer(), true)?;
+            Ok(RequestIo::reserve(mapping, claim, len))
         }
-        Claimed::Kept(buf) => buf,
-        Claimed::None => Buffer::build(len, ofile.sg_tablesize as usize, clear)?,
-    };
-    // A v3 request maps its own buffer, new or kept, in the buffer's kept
-    // bio; a v2 one, whose response reads the pages whole, as the block
-    // layer maps it.
-    let bounce = Bounce {
-        pages: buf.runs(),
-        runs: buf.runs_for(len),
-        copy_in_for_read,
-        bio: (clear != Clear::All).then(|| buf.bio()),
-    };
-    let mapping = map_bounced(rq, hdr, dir, bounce)?;
-    Ok(RequestIo::own(mapping, buf))
-}
-
-/// Maps the header's user buffer (or iovec) through the kernel pages of
-/// `bounce`.
-fn map_bounced(
-    rq: &mut ScsiRequest,
-    hdr: &sg_io_hdr,
-    dir: Direction,
-    bounce: Bounce<'_>,
-) -> Result<UserMapping> {
-    rq.map_user(
-        Some(bounce),
-        hdr.dxferp,
-        hdr.dxfer_len,
-        hdr.iovec_count,
-        dir,
-    )
+        Claimed::Kept(buf) => Ok(RequestIo::own(map(rq, &buf, true)?, buf)),
+        Claimed::None => {
+            // A v2 response reads its own buffer's pages whole, so the
+            // block layer maps those; the rest go in the buffer's kept bio.
+            let buf = Buffer::build(len, ofile.sg_tablesize as usize, clear)?;
+            let mapping = map(rq, &buf, clear != Clear::All)?;
+            Ok(RequestIo::own(mapping, buf))
+        }
+    }
 }
 
 /// Returns a completed v3 response to the header at `buf` and retires the
