@@ -99,7 +99,8 @@ bench-tools:
 # rsg against C sg on one scsi_debug LU, in one VM boot: the workloads of
 # tools/bench/workloads into build/bench/ (results.csv, summary.txt,
 # ratios.png). BENCH_ROUNDS (3), BENCH_SECS (1 s a run), BENCH_ONLY (a
-# regular expression on workload names). BENCH_ICOUNT=1 runs the VM on
+# regular expression on workload names), BENCH_CPU (where single-process
+# workloads run: a CPU number, last, or none). BENCH_ICOUNT=1 runs the VM on
 # QEMU's instruction counter, so that guest time counts guest instructions
 # (load on the host no longer moves the figures). See
 # Documentation/performance.rst.
@@ -109,11 +110,12 @@ BENCH_QEMU_ARGS = $(if $(filter 1,$(BENCH_ICOUNT)),-icount shift=0$(comma)sleep=
 BENCH_ROUNDS ?= 3
 BENCH_SECS ?= 1
 BENCH_ONLY ?= .
+BENCH_CPU ?= last
 bench: module bench-tools rsgdd
 	@tools/bench/setup.sh
 	@mkdir -p build/bench
 	RSG_QEMU_ARGS="$(BENCH_QEMU_ARGS)" tools/vm/run.sh --timeout 3000 -- BENCH_ROUNDS=$(BENCH_ROUNDS) \
-		BENCH_SECS=$(BENCH_SECS) "BENCH_ONLY='$(value BENCH_ONLY)'" \
+		BENCH_SECS=$(BENCH_SECS) BENCH_CPU=$(BENCH_CPU) "BENCH_ONLY='$(value BENCH_ONLY)'" \
 		tools/bench/bench.sh > build/bench/raw.txt
 	tools/bench/report.sh build/bench/raw.txt build/bench
 

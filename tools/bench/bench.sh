@@ -11,6 +11,8 @@
 #   tools/vm/run.sh -- tools/bench/bench.sh
 #
 # BENCH_ONLY: a regular expression; only workloads whose name matches run.
+# BENCH_CPU: the CPU that single-threaded workloads run on: a number, "last"
+# (the default) or "none" (the scheduler places them).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tools/vm/guest.sh
@@ -18,6 +20,11 @@ cd "$(dirname "$0")/../.." || exit 1
 secs=${BENCH_SECS:-1}
 rounds=${BENCH_ROUNDS:-3}
 only=${BENCH_ONLY:-.}
+case ${BENCH_CPU:-last} in
+last) cpu=$(($(nproc) - 1)) ;;
+none) cpu= ;;
+*) cpu=$BENCH_CPU ;;
+esac
 sd=/sys/bus/pseudo/drivers/scsi_debug
 # Longest a run may take before it counts as failed.
 limit=$(awk -v s="$secs" 'BEGIN { printf "%d", s * 10 + 30 }')
@@ -74,6 +81,13 @@ run() {
 	echo "$out"
 }
 
+# pin: the command prefix that runs a single-threaded workload on $cpu, for
+# every driver. Where the scheduler puts it otherwise moves a depth-1 run by
+# a percent (CPU 0 also keeps the system's time on every tick).
+pin() {
+	[ -n "$cpu" ] && echo taskset -c "$cpu"
+}
+
 # calibrate KEY BASE UNIT MAX CMD... (CMD has @N@ for the count): prints a
 # count, a multiple of UNIT and at most MAX, that makes CMD last about
 # BENCH_SECS. Trials start at BASE and grow fourfold until the last two
@@ -119,19 +133,22 @@ trial() {
 run_turs() {
 	local line
 	local n
-	n=$(calibrate "turs-$profile" 200 1 1000000 sg_turs -n @N@ "$2") || return 1
-	line=$(run "$1" "$2" sg_turs -t -n "$n" "$2") || return 1
+	n=$(calibrate "turs-$profile" 200 1 1000000 $(pin) sg_turs -n @N@ "$2") || return 1
+	line=$(run "$1" "$2" $(pin) sg_turs -t -n "$n" "$2") || return 1
 	echo "$line" | sed -n 's/.* \([0-9.]*\) operations\/sec.*/ops_s \1/p'
 }
 
 # fio's sg engine: RW BS IODEPTH JOBS.
 run_fio() {
-	local line ms
+	local line ms p=""
 	ms=$(awk -v s="$secs" 'BEGIN { printf "%d", s * 1000 }')
 	# A 1 MiB command takes about 24 ms: a run of BENCH_SECS=1 holds some
 	# 41, and one more or less would move the figure by 2.5%.
 	case $4 in *m) ms=$((ms * 4)) ;; esac
-	line=$(run "$1" "$2" fio --name=bench --ioengine=sg --filename="$2" --rw="$3" \
+	# Two jobs are two processes: the scheduler places them.
+	[ "$6" = 1 ] && p=$(pin)
+	# shellcheck disable=SC2086
+	line=$(run "$1" "$2" $p fio --name=bench --ioengine=sg --filename="$2" --rw="$3" \
 		--bs="$4" --iodepth="$5" --numjobs="$6" --group_reporting --size=128m \
 		--runtime="${ms}ms" --time_based --norandommap --output-format=terse) || return 1
 	# Terse v3: read bandwidth (KiB/s) and IOPS are fields 7 and 8, write's
@@ -144,7 +161,7 @@ run_fio() {
 # pages: MODE DIR BYTES.
 run_xfer() {
 	local line
-	line=$(run "$1" "$2" build/sgbench "$2" "$3" "$4" "$5" "$secs") || return 1
+	line=$(run "$1" "$2" $(pin) build/sgbench "$2" "$3" "$4" "$5" "$secs") || return 1
 	set -- $line
 	printf 'mbps %s\nus_per_op %s\ndirect_fraction %s\n' "$6" "$7" "$8"
 }
@@ -157,7 +174,7 @@ run_qbench() {
 		mode=sg
 		[ "$depth" -gt 16 ] && depth=16
 	fi
-	line=$(run "$1" "$2" build/qbench "$2" $mode "$depth" 4096 "$secs") || return 1
+	line=$(run "$1" "$2" $(pin) build/qbench "$2" $mode "$depth" 4096 "$secs") || return 1
 	set -- $line
 	printf 'iops %s\nmbps %s\n' "$2" "$3"
 }
@@ -183,6 +200,7 @@ run_rsgdd() {
 	if [ "$profile" = d0 ] && [ "$n" -lt 67108864 ]; then
 		n=67108864
 	fi
+	# Its reader and writer are threads of their own: not pinned.
 	line=$(run "$drv" "$dev" build/rsgdd -i "$set" -o sink -r 1 -m "$n") || return 1
 	echo "$line" | sed -n 's/.* I\/Os, \([0-9.]*\) IOPS.*/iops \1/p'
 	echo "$line" | sed -n 's/.*, \([0-9.]*\) MB\/s$/mbps \1/p'
@@ -194,9 +212,9 @@ run_rsgdd() {
 run_mem() {
 	local line
 	if [ "$1" = rsg ] && [ "$3" = queue ]; then
-		line=$(run "$1" "$2" build/qbench "$2" mem-queue 1 128 4096) || return 1
+		line=$(run "$1" "$2" $(pin) build/qbench "$2" mem-queue 1 128 4096) || return 1
 	else
-		line=$(run "$1" "$2" build/qbench "$2" mem-write 8 16 4096) || return 1
+		line=$(run "$1" "$2" $(pin) build/qbench "$2" mem-write 8 16 4096) || return 1
 	fi
 	set -- $line
 	printf 'bytes_per_req %s\nslab_bytes_per_req %s\n' "$2" "$3"
@@ -222,7 +240,7 @@ run_sgpdd() {
 
 load_scsi_debug delay=0 || exit 1
 load sg rsg || exit 1
-log "secs=$secs rounds=$rounds cpus=$(nproc) kernel=$(uname -r)"
+log "secs=$secs rounds=$rounds cpus=$(nproc) pinned=${cpu:-no} kernel=$(uname -r)"
 log "LU $hctl: $(cat /sys/class/scsi_device/$hctl/device/queue_depth) queue depth"
 start=$(date +%s)
 grep -v '^#' tools/bench/workloads | while read -r name prof metric target kind args; do
@@ -238,6 +256,8 @@ grep -v '^#' tools/bench/workloads | while read -r name prof metric target kind 
 		# module just loaded) falls on no driver alone.
 		order=(sg rsg sg2 sg rsg)
 		for drv in "${order[@]:$(((round - 1) % 3)):3}"; do
+			# sgp_dd's runner loads its driver and finds the node.
+			dev=
 			[ "$kind" = sgpdd ] || dev=$(node_of "$hctl" "${drv%2}")
 			# shellcheck disable=SC2086
 			out=$(run_$kind "$drv" "$dev" $args) || continue
