@@ -99,7 +99,7 @@ bench-tools:
 # rsg against C sg on one scsi_debug LU, in one VM boot: the workloads of
 # tools/bench/workloads into build/bench/ (results.csv, summary.txt,
 # ratios.png). BENCH_ROUNDS (3), BENCH_SECS (1 s a run), BENCH_ONLY (a
-# regular expression on workload names), BENCH_CPU (where single-process
+# regular expression on workload names), BENCH_CPU (where single-threaded
 # workloads run: a CPU number, last, or none). BENCH_ICOUNT=1 runs the VM on
 # QEMU's instruction counter, so that guest time counts guest instructions
 # (load on the host no longer moves the figures). See

@@ -174,14 +174,6 @@ impl BounceBioSlot {
         }
     }
 
-    /// An empty slot for no pages.
-    pub(crate) const fn none() -> Self {
-        Self {
-            bio: AtomicPtr::new(core::ptr::null_mut()),
-            vecs: 0,
-        }
-    }
-
     /// The kept bio, or a new one; `None` when none can be had.
     pub(crate) fn take(&self) -> Option<BounceBio> {
         match NonNull::new(self.bio.swap(core::ptr::null_mut(), Ordering::Acquire)) {

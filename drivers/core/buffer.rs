@@ -37,12 +37,10 @@ pub(crate) struct Buffer {
 
 impl Buffer {
     /// No buffer.
-    pub(crate) const fn empty() -> Self {
-        Self {
-            runs: PageRuns::new(),
-            len: 0,
-            bio: BounceBioSlot::none(),
-        }
+    pub(crate) fn empty() -> Self {
+        let runs = PageRuns::new();
+        let bio = BounceBioSlot::new(&runs);
+        Self { runs, len: 0, bio }
     }
 
     /// Builds a buffer of at least `size` bytes from at most `max_runs` runs
