@@ -107,18 +107,17 @@ impl WaitQueue {
         }
         // Being on the queue before unlocking means no wake-up is lost.
         drop(guard);
-        // SAFETY: Reading the current task's signal state has no
-        // preconditions; `schedule()` may sleep, which this context allows as
-        // no lock is held.
+        // A signal already pending needs no check here: the scheduler does
+        // not put an interruptible sleeper with one to sleep.
+        // SAFETY: `schedule()` may sleep, which this context allows as no
+        // lock is held.
         unsafe {
-            if bindings::signal_pending(bindings::get_current()) == 0 {
-                match timeout {
-                    Some(t) => {
-                        let t = t.min(i64::MAX as u64 - 1) as i64;
-                        left = bindings::schedule_timeout(t as _).max(0) as u64;
-                    }
-                    None => bindings::schedule(),
+            match timeout {
+                Some(t) => {
+                    let t = t.min(i64::MAX as u64 - 1) as i64;
+                    left = bindings::schedule_timeout(t as _).max(0) as u64;
                 }
+                None => bindings::schedule(),
             }
             bindings::finish_wait(self.raw(), entry.get());
         }

@@ -252,6 +252,30 @@ impl Slot<'_> {
     }
 }
 
+/// A request taken off its file's list, with what is left to do once the
+/// file's lock is released: [`OpenFile::unlist`].
+#[must_use]
+pub(crate) struct Unlisted<'a> {
+    file: &'a OpenFile,
+    unkept: Option<Spare>,
+    drained: bool,
+}
+
+impl Unlisted<'_> {
+    /// Frees the request if the file did not keep it, wakes readers waiting
+    /// for a detaching device's requests to go, and lets the device forget
+    /// a file closed and drained.
+    pub(crate) fn done(self) {
+        drop(self.unkept);
+        if self.file.dev.is_detaching() {
+            self.file.read_wait.notify_all();
+        }
+        if self.drained {
+            self.file.dev.forget(self.file);
+        }
+    }
+}
+
 impl OpenFile {
     /// A new open file of `dev`, with its reserve buffer.
     pub(crate) fn new(dev: Arc<Device>, open_ref: OpenRef) -> Result<Arc<Self>> {
@@ -430,36 +454,32 @@ impl OpenFile {
         }
     }
 
-    /// Takes `req` off its list (sg's table, or io_uring's active set) and
-    /// keeps it as the file's spare if the caller held its last reference.
-    /// Returns it when it was not kept, for the caller to drop in process
-    /// context, and says whether the file is now closed and drained.
-    pub(crate) fn remove(&self, req: Arc<Request>) -> (Option<Spare>, bool) {
-        let (unkept, drained) = {
-            let mut inner = self.inner.lock();
-            let removed = match req.kind {
-                Kind::Sg => inner.requests.remove(&req),
-                Kind::Uring => {
-                    let slot = req.slot(&inner);
-                    inner.uring.take_active(slot)
-                }
-                Kind::Queued => None,
-            };
-            // The list's reference to `req`, never the last: the caller's
-            // is another.
-            drop(removed);
-            let mut unkept = Spare::from_last(req);
-            if !inner.closed && inner.spare.is_none() {
-                inner.spare = unkept.take();
+    /// Takes `req`, one of this file's requests, off its list (sg's table,
+    /// or io_uring's active set) under the file's lock, which the caller
+    /// holds, and keeps it as the file's spare if the caller held its last
+    /// reference. The caller calls [`Unlisted::done`] once the lock is
+    /// released.
+    pub(crate) fn unlist(&self, inner: &mut FileInner, req: Arc<Request>) -> Unlisted<'_> {
+        let removed = match req.kind {
+            Kind::Sg => inner.requests.remove(&req),
+            Kind::Uring => {
+                let slot = req.slot(inner);
+                inner.uring.take_active(slot)
             }
-            (unkept, inner.is_drained())
+            Kind::Queued => None,
         };
-        // A reader waiting on a detaching device may have been waiting for
-        // this one to go.
-        if self.dev.is_detaching() {
-            self.read_wait.notify_all();
+        // The list's reference to `req`, never the last: the caller's is
+        // another.
+        drop(removed);
+        let mut unkept = Spare::from_last(req);
+        if !inner.closed && inner.spare.is_none() {
+            inner.spare = unkept.take();
         }
-        (unkept, drained)
+        Unlisted {
+            file: self,
+            unkept,
+            drained: inner.is_drained(),
+        }
     }
 
     /// Wakes everyone waiting on this file: the device is going away.

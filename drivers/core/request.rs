@@ -200,6 +200,21 @@ impl RequestIo {
     pub(crate) fn is_direct(&self) -> bool {
         self.pinned.is_some()
     }
+
+    /// Undoes the data side of a completed request in process context:
+    /// bounced data-in is copied out (unmapped before the buffer goes: a
+    /// reserve claim ends with it, an own buffer is kept by `file`, the
+    /// request's file; either keeps its bio).
+    pub(crate) fn finish(self, file: &OpenFile) -> Result {
+        let mut ret = Ok(());
+        if let Some(mapping) = self.mapping {
+            ret = mapping.unmap(self.buffer.buffer().map(Buffer::bio));
+        }
+        if let DataBuffer::Own(buf) = self.buffer {
+            file.keep(buf);
+        }
+        ret
+    }
 }
 
 /// What a reader takes out of a claimed request: [`Request::take`].
@@ -492,27 +507,13 @@ impl Request {
     /// [`Request::finish`] for a caller that holds a reference to `file`,
     /// the request's file, for as long as this runs.
     pub(crate) fn finish_in(self: Arc<Self>, file: &OpenFile, io: Option<RequestIo>) -> Result {
-        let mut ret = Ok(());
-        if let Some(io) = io {
-            // Unmapped (data-in copied out) before the buffer goes: a
-            // reserve claim ends with it, an own buffer is kept by the
-            // request's file. Either keeps its bio.
-            if let Some(mapping) = io.mapping {
-                ret = mapping.unmap(io.buffer.buffer().map(Buffer::bio));
-            }
-            if let DataBuffer::Own(buf) = io.buffer {
-                self.file.keep(buf);
-            }
-        }
+        let ret = io.map_or(Ok(()), |io| io.finish(&self.file));
         if !core::ptr::eq(file, &*self.file) {
             // Not the caller's file after all: let the request keep its own.
             return ret.and(self.finish(None));
         }
-        let (unkept, drained) = file.remove(self);
-        drop(unkept);
-        if drained {
-            file.dev.forget(file);
-        }
+        let unlisted = file.unlist(&mut file.inner.lock(), self);
+        unlisted.done();
         ret
     }
 

@@ -38,13 +38,16 @@ pub(crate) fn ioctl(
     cmd: u32,
     arg: usize,
 ) -> Result<isize> {
+    // The hot path first.
+    if cmd == SG_IO {
+        return v3::sg_io(ofile, file, arg).map(|()| 0);
+    }
     let dev = &ofile.dev;
     let read_only = !file.is_rdwr();
     if let Some(ret) = super::queue::ioctl(ofile, file, cmd, arg) {
         return ret;
     }
     match cmd {
-        SG_IO => return v3::sg_io(ofile, file, arg).map(|()| 0),
         SG_SET_TIMEOUT => {
             let mut val = i64::from(get_int(arg)?);
             if val < 0 {

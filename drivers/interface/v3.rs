@@ -39,17 +39,22 @@ pub(crate) trait Keep: Sized {
     /// Only `SG_IO` may return the response.
     const SG_IO_OWNED: bool;
 
-    /// Starts `built`.
-    fn start(built: Built) -> Self;
+    /// Lists `built` in the room `slot` holds on `ofile`, and starts it.
+    fn start(built: Built, ofile: &OpenFile, slot: Slot<'_>) -> Self;
 }
 
 /// `SG_IO` keeps a reference, to wait on the request.
 impl Keep for Arc<Request> {
     const SG_IO_OWNED: bool = true;
 
-    fn start(built: Built) -> Self {
+    fn start(built: Built, ofile: &OpenFile, slot: Slot<'_>) -> Self {
         let kept = built.req.clone();
+        let listed = built.req.clone();
         built.start::<Request>(|req| req);
+        // Listed once started, which shortens the round trip: no reader
+        // but this one takes the response, so none can miss its wake-up,
+        // and the held slot counts it meanwhile.
+        ofile.insert(slot, listed);
         kept
     }
 }
@@ -59,7 +64,9 @@ impl Keep for Arc<Request> {
 impl Keep for () {
     const SG_IO_OWNED: bool = false;
 
-    fn start(built: Built) {
+    fn start(built: Built, ofile: &OpenFile, slot: Slot<'_>) {
+        // Listed first: readers look for it once it completes.
+        ofile.insert(slot, built.req.clone());
         built.start::<Request>(|req| req);
     }
 }
@@ -166,6 +173,7 @@ impl Cdb {
     /// of files opened without write access (sg's `sg_allow_access`):
     /// `EMSGSIZE` for no CDB or an impossible length, `EPERM` for a command
     /// the filter refuses.
+    #[inline(always)]
     pub(crate) fn read(
         ofile: &OpenFile,
         file: &File,
@@ -236,9 +244,10 @@ pub(crate) fn common_write<K: Keep>(
     timeout: u32,
     start_ms: u32,
 ) -> Result<K> {
-    let built = build(
+    let mut slot = slot;
+    let built = prepare(
         ofile,
-        slot,
+        &mut slot,
         hdr,
         cdb,
         timeout,
@@ -246,10 +255,10 @@ pub(crate) fn common_write<K: Keep>(
         K::SG_IO_OWNED,
         None,
     )?;
-    Ok(K::start(built))
+    Ok(K::start(built, &ofile, slot))
 }
 
-/// A request built and listed, not yet started.
+/// A request built, not yet started.
 pub(crate) struct Built {
     rq: ScsiRequest,
     pub(crate) req: Arc<Request>,
@@ -285,6 +294,34 @@ pub(crate) struct UringSource<'a> {
 pub(crate) fn build(
     ofile: ArcBorrow<'_, OpenFile>,
     mut slot: Slot<'_>,
+    hdr: &sg_io_hdr,
+    cdb: &Cdb,
+    timeout: u32,
+    start_ms: u32,
+    sg_io_owned: bool,
+    uring: Option<UringSource<'_>>,
+) -> Result<Built> {
+    let built = prepare(
+        ofile,
+        &mut slot,
+        hdr,
+        cdb,
+        timeout,
+        start_ms,
+        sg_io_owned,
+        uring,
+    )?;
+    ofile.insert(slot, built.req.clone());
+    Ok(built)
+}
+
+/// Builds a request from a checked header and CDB, for the room `slot`
+/// holds; the caller lists and starts it.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn prepare(
+    ofile: ArcBorrow<'_, OpenFile>,
+    slot: &mut Slot<'_>,
     hdr: &sg_io_hdr,
     cdb: &Cdb,
     timeout: u32,
@@ -341,7 +378,6 @@ pub(crate) fn build(
     }
     // v2 requests always go to the head of the queue, as in sg.
     let at_head = hdr.interface_id == 0 || hdr.flags & SG_FLAG_Q_AT_TAIL == 0;
-    ofile.insert(slot, req.clone());
     Ok(Built {
         rq,
         req,
@@ -472,19 +508,8 @@ pub(crate) fn take_response(req: Arc<Request>) -> (Result<sg_io_hdr>, Result) {
 /// The header of `req` with `resp`, its response, filled in.
 #[inline(always)]
 fn fill_response(req: &Request, resp: &Response) -> Result<sg_io_hdr> {
-    let mut hdr = req.hdr;
-    hdr.status = resp.status;
-    hdr.masked_status = resp.masked_status;
-    hdr.msg_status = resp.msg_status;
-    hdr.host_status = resp.host_status;
-    hdr.driver_status = resp.driver_status;
-    hdr.resid = resp.resid;
-    hdr.duration = resp.duration;
-    hdr.sb_len_wr = 0;
-    if hdr.mx_sb_len > 0
-        && hdr.sbp != 0
-        && (resp.masked_status & CHECK_CONDITION_MASKED != 0 || resp.has_sense())
-    {
+    let mut hdr = outputs(req, resp);
+    if sense_goes_out(&hdr, resp) {
         // Sense data is rare: it is fetched only when it goes out.
         let sense = req.sense(&req.file.inner.lock());
         let max = SENSE_BUFFERSIZE.min(usize::from(hdr.mx_sb_len));
@@ -495,10 +520,39 @@ fn fill_response(req: &Request, resp: &Response) -> Result<sg_io_hdr> {
         hdr.driver_status = DRIVER_SENSE;
         hdr.sb_len_wr = len as u8;
     }
+    Ok(flag_check(hdr))
+}
+
+/// The header of `req` with `resp`'s outputs, before any sense data.
+#[inline(always)]
+fn outputs(req: &Request, resp: &Response) -> sg_io_hdr {
+    let mut hdr = req.hdr;
+    hdr.status = resp.status;
+    hdr.masked_status = resp.masked_status;
+    hdr.msg_status = resp.msg_status;
+    hdr.host_status = resp.host_status;
+    hdr.driver_status = resp.driver_status;
+    hdr.resid = resp.resid;
+    hdr.duration = resp.duration;
+    hdr.sb_len_wr = 0;
+    hdr
+}
+
+/// Whether a response goes out with sense data to the header's buffer.
+#[inline(always)]
+fn sense_goes_out(hdr: &sg_io_hdr, resp: &Response) -> bool {
+    hdr.mx_sb_len > 0
+        && hdr.sbp != 0
+        && (resp.masked_status & CHECK_CONDITION_MASKED != 0 || resp.has_sense())
+}
+
+/// `hdr` with `SG_INFO_CHECK` set when any status is not good.
+#[inline(always)]
+fn flag_check(mut hdr: sg_io_hdr) -> sg_io_hdr {
     if hdr.masked_status != 0 || hdr.host_status != 0 || hdr.driver_status != 0 {
         hdr.info |= SG_INFO_CHECK;
     }
-    Ok(hdr)
+    hdr
 }
 
 /// `SG_IO`: submit, wait, respond. An interrupted wait leaves the request
@@ -517,8 +571,19 @@ pub(crate) fn sg_io(ofile: ArcBorrow<'_, OpenFile>, file: &File, arg: usize) -> 
     }
     if req.take_if_ready(&mut inner) {
         let taken = req.take(&mut inner);
+        if sense_goes_out(&req.hdr, &taken.response) {
+            drop(inner);
+            return respond(&ofile, req, taken, arg);
+        }
+        // Without sense data nothing more is read from the request, so it
+        // leaves the list under the lock the wait ends with; it is retired
+        // as `respond` retires it, the header going out first.
+        let hdr = flag_check(outputs(&req, &taken.response));
+        let unlisted = ofile.unlist(&mut inner, req);
         drop(inner);
-        return respond(&ofile, req, taken, arg);
+        unlisted.done();
+        let ret = write_sg_io_hdr(&hdr, arg);
+        return ret.and(taken.io.map_or(Ok(()), |io| io.finish(&ofile)));
     }
     req.set_orphan(&mut inner);
     Err(ERESTARTSYS)
