@@ -91,6 +91,7 @@ impl WaitQueue {
 
     /// As [`WaitQueue::wait_interruptible`], for at most `timeout` jiffies
     /// when given; also returns the jiffies left (0: timed out).
+    #[inline(always)]
     pub(crate) fn wait_interruptible_timeout<'a, T: ?Sized, B: Backend>(
         &self,
         lock: &'a Lock<T, B>,
@@ -141,7 +142,8 @@ impl WaitQueue {
 /// # Invariants
 ///
 /// `head` is only changed by `fasync_helper()` and read by `kill_fasync()`,
-/// which synchronise between themselves.
+/// which synchronise between themselves, and by [`Fasync::kill`]'s check for
+/// an empty list, a single read as `READ_ONCE()` makes.
 pub(crate) struct Fasync {
     head: Opaque<*mut bindings::fasync_struct>,
 }
@@ -173,7 +175,17 @@ impl Fasync {
 
     /// Sends `SIGIO` with `band` (`POLL_IN`, `POLL_HUP`) to the subscribers.
     /// Callable from interrupt context.
+    #[inline]
     pub(crate) fn kill(&self, band: u32) {
+        // An empty list is the common case: seen here, as `kill_fasync()`
+        // would see it first, it costs no call. A subscriber added meanwhile
+        // races with the event either way.
+        // SAFETY: `head` is valid for reads; it is a pointer-sized word that
+        // `fasync_helper()` updates with a single store, read once here as
+        // `READ_ONCE()` would (type invariant).
+        if unsafe { core::ptr::read_volatile(self.head.get()) }.is_null() {
+            return;
+        }
         // SAFETY: `head` is a valid list head.
         unsafe { bindings::kill_fasync(self.head.get(), bindings::SIGIO as i32, band as i32) };
     }

@@ -265,6 +265,7 @@ impl Unlisted<'_> {
     /// Frees the request if the file did not keep it, wakes readers waiting
     /// for a detaching device's requests to go, and lets the device forget
     /// a file closed and drained.
+    #[inline(always)]
     pub(crate) fn done(self) {
         drop(self.unkept);
         if self.file.dev.is_detaching() {
@@ -459,6 +460,7 @@ impl OpenFile {
     /// holds, and keeps it as the file's spare if the caller held its last
     /// reference. The caller calls [`Unlisted::done`] once the lock is
     /// released.
+    #[inline(always)]
     pub(crate) fn unlist(&self, inner: &mut FileInner, req: Arc<Request>) -> Unlisted<'_> {
         let removed = match req.kind {
             Kind::Sg => inner.requests.remove(&req),

@@ -63,6 +63,7 @@ impl Response {
     }
 
     /// Decodes a completion as sg's `sg_rq_end_io` does.
+    #[inline(always)]
     fn from_completion(done: &Completed<'_>) -> Self {
         let mut resp = Self::new();
         let result = done.result();
@@ -201,10 +202,16 @@ impl RequestIo {
         self.pinned.is_some()
     }
 
+    /// Whether anything is mapped or held: all but [`RequestIo::none`].
+    fn moves_data(&self) -> bool {
+        self.mapping.is_some() || !matches!(self.buffer, DataBuffer::None)
+    }
+
     /// Undoes the data side of a completed request in process context:
     /// bounced data-in is copied out (unmapped before the buffer goes: a
     /// reserve claim ends with it, an own buffer is kept by `file`, the
     /// request's file; either keeps its bio).
+    #[inline(always)]
     pub(crate) fn finish(self, file: &OpenFile) -> Result {
         let mut ret = Ok(());
         if let Some(mapping) = self.mapping {
@@ -479,12 +486,19 @@ impl Request {
     }
 
     /// A reader's share of a request it claimed: the response and the
-    /// data side, taken under the file's lock, which the caller holds.
+    /// data side, taken under the file's lock, which the caller holds. A
+    /// request that moved no data has nothing to undo: its data side is
+    /// left in place rather than moved out.
     pub(crate) fn take(&self, inner: &mut FileInner) -> Taken {
         let st = self.state.access_mut(inner);
+        let io = if st.io.as_ref().is_some_and(RequestIo::moves_data) {
+            st.io.take()
+        } else {
+            None
+        };
         Taken {
             response: st.response,
-            io: st.io.take(),
+            io,
         }
     }
 
@@ -567,6 +581,7 @@ impl Request {
 
 impl Request {
     /// Decodes and accounts a completion; any context.
+    #[inline(always)]
     fn decode(&self, done: &Completed<'_>) -> Response {
         let mut response = Response::from_completion(done);
         let now = time::now_ms();

@@ -48,7 +48,10 @@ impl RequestTable {
 
     /// Takes `req` off the list, keeping the others in order.
     pub(crate) fn remove(&mut self, req: &Arc<Request>) -> Option<Arc<Request>> {
-        let i = self.iter().position(|r| Arc::ptr_eq(r, req))?;
+        let listed = self.reqs.get(..self.len)?;
+        let i = listed
+            .iter()
+            .position(|r| r.as_ref().is_some_and(|r| Arc::ptr_eq(r, req)))?;
         self.take_at(i)
     }
 

@@ -119,7 +119,7 @@ fn start(
     };
     let timeout = time::ms_to_jiffies(c.timeout_ms).min(i32::MAX as u64) as u32;
     // Full: fail rather than wait, as `EAGAIN` would only retry once.
-    let slot = ofile
+    let mut slot = ofile
         .reserve_uring()
         .map_err(|e| if e == EAGAIN { EBUSY } else { e })?;
     let fixed = if cmd.is_fixed() && c.dir != DIR_NONE && c.data_len > 0 {
@@ -133,7 +133,7 @@ fn start(
     };
     let built = build(
         ofile,
-        slot,
+        &mut slot,
         &hdr,
         &cdb,
         timeout,
@@ -141,6 +141,9 @@ fn start(
         false,
         Some(source),
     )?;
+    // Listed before it starts: retiring it finds it by the place listing
+    // gives it.
+    ofile.insert(slot, built.req.clone());
     Ok((built, c.resp))
 }
 

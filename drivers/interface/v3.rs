@@ -47,14 +47,14 @@ pub(crate) trait Keep: Sized {
 impl Keep for Arc<Request> {
     const SG_IO_OWNED: bool = true;
 
+    #[inline(always)]
     fn start(built: Built, ofile: &OpenFile, slot: Slot<'_>) -> Self {
         let kept = built.req.clone();
-        let listed = built.req.clone();
         built.start::<Request>(|req| req);
         // Listed once started, which shortens the round trip: no reader
         // but this one takes the response, so none can miss its wake-up,
         // and the held slot counts it meanwhile.
-        ofile.insert(slot, listed);
+        ofile.insert(slot, kept.clone());
         kept
     }
 }
@@ -64,6 +64,7 @@ impl Keep for Arc<Request> {
 impl Keep for () {
     const SG_IO_OWNED: bool = false;
 
+    #[inline(always)]
     fn start(built: Built, ofile: &OpenFile, slot: Slot<'_>) {
         // Listed first: readers look for it once it completes.
         ofile.insert(slot, built.req.clone());
@@ -238,14 +239,13 @@ pub(crate) fn device_ready(ofile: &OpenFile) -> Result {
 #[inline(always)]
 pub(crate) fn common_write<K: Keep>(
     ofile: ArcBorrow<'_, OpenFile>,
-    slot: Slot<'_>,
+    mut slot: Slot<'_>,
     hdr: &sg_io_hdr,
     cdb: &Cdb,
     timeout: u32,
     start_ms: u32,
 ) -> Result<K> {
-    let mut slot = slot;
-    let built = prepare(
+    let built = build(
         ofile,
         &mut slot,
         hdr,
@@ -288,38 +288,10 @@ pub(crate) struct UringSource<'a> {
     pub(crate) fixed: Option<&'a FixedBuffer<'a>>,
 }
 
-/// Builds a request from a checked header and CDB and lists it in the room
-/// `slot` holds; the caller starts it.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn build(
-    ofile: ArcBorrow<'_, OpenFile>,
-    mut slot: Slot<'_>,
-    hdr: &sg_io_hdr,
-    cdb: &Cdb,
-    timeout: u32,
-    start_ms: u32,
-    sg_io_owned: bool,
-    uring: Option<UringSource<'_>>,
-) -> Result<Built> {
-    let built = prepare(
-        ofile,
-        &mut slot,
-        hdr,
-        cdb,
-        timeout,
-        start_ms,
-        sg_io_owned,
-        uring,
-    )?;
-    ofile.insert(slot, built.req.clone());
-    Ok(built)
-}
-
 /// Builds a request from a checked header and CDB, for the room `slot`
 /// holds; the caller lists and starts it.
 #[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn prepare(
+pub(crate) fn build(
     ofile: ArcBorrow<'_, OpenFile>,
     slot: &mut Slot<'_>,
     hdr: &sg_io_hdr,
