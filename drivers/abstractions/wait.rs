@@ -110,8 +110,8 @@ impl WaitQueue {
         drop(guard);
         // A signal already pending needs no check here: the scheduler does
         // not put an interruptible sleeper with one to sleep.
-        // SAFETY: `schedule()` may sleep, which this context allows as no
-        // lock is held.
+        // SAFETY: Sleeping is allowed, as the guard, the only lock held, is
+        // released; `entry` was put on this queue above and is still live.
         unsafe {
             match timeout {
                 Some(t) => {
@@ -122,7 +122,8 @@ impl WaitQueue {
             }
             bindings::finish_wait(self.raw(), entry.get());
         }
-        // SAFETY: As above.
+        // SAFETY: The current task is live while it runs, and reading its
+        // signal state has no other precondition.
         let signalled = unsafe { bindings::signal_pending(bindings::get_current()) } != 0;
         (lock.lock(), signalled, left)
     }

@@ -9,13 +9,17 @@ use super::request::{Kind, Request, Spare, Stage};
 use super::table::RequestTable;
 use crate::abstractions::module::ModuleRef;
 use crate::abstractions::scsi::OpenRef;
-use crate::abstractions::sync::{new_spinlock_irq, SpinLockIrq};
+use crate::abstractions::sync::{new_spinlock_irq, SpinLockIrq, SpinLockIrqBackend};
 use crate::abstractions::time;
 use crate::abstractions::wait::{new_wait_queue, Fasync, WaitQueue};
 use crate::uapi::{SG_DEFAULT_TIMEOUT_USER, SG_MAX_QUEUE};
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::prelude::*;
+use kernel::sync::lock::Guard;
 use kernel::sync::{new_mutex, Arc, Mutex};
+
+/// Holds a file's [`FileInner`] lock.
+pub(crate) type InnerGuard<'a> = Guard<'a, FileInner, SpinLockIrqBackend>;
 
 /// What completions share with process context, under an irq-safe lock.
 pub(crate) struct FileInner {

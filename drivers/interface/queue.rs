@@ -38,15 +38,11 @@ fn queue_one(ofile: ArcBorrow<'_, OpenFile>, file: &File, addr: usize) -> Result
 
 /// Writes the oldest completion to the header at `addr`.
 fn get_one(ofile: &OpenFile, addr: usize) -> Result<bool> {
-    let (req, taken) = {
-        let mut inner = ofile.inner.lock();
-        let Some(req) = inner.queues.pop_done() else {
-            return Ok(false);
-        };
-        let taken = req.take(&mut inner);
-        (req, taken)
+    let mut inner = ofile.inner.lock();
+    let Some(req) = inner.queues.pop_done() else {
+        return Ok(false);
     };
-    respond(ofile, req, taken, addr).map(|()| true)
+    respond(ofile, inner, req, addr).map(|()| true)
 }
 
 /// Waits until a completion is ready: `EAGAIN` on timeout, `ERESTARTSYS`

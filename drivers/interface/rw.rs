@@ -132,9 +132,7 @@ pub(crate) fn read(
     };
     if req.hdr.interface_id != 0 {
         // The response and the data side come out under the lock held.
-        let taken = req.take(&mut inner);
-        drop(inner);
-        v3::new_read(&ofile, req, taken, buf, count)
+        v3::new_read(&ofile, inner, req, buf, count)
     } else {
         drop(inner);
         v2::read(req, buf, count)

@@ -12,8 +12,8 @@ use crate::abstractions::scsi::{cmd_allowed, read_sg_io_hdr, write_sg_io_hdr};
 use crate::abstractions::uring::FixedBuffer;
 use crate::abstractions::{module, task, time};
 use crate::core::buffer::{Buffer, Clear};
-use crate::core::file::{Claimed, OpenFile, Slot};
-use crate::core::request::{Request, RequestIo, Response, Stage, Taken};
+use crate::core::file::{Claimed, InnerGuard, OpenFile, Slot};
+use crate::core::request::{Request, RequestIo, Response, Stage};
 use crate::uapi::*;
 use kernel::prelude::*;
 use kernel::sync::{Arc, ArcBorrow};
@@ -439,30 +439,51 @@ fn map_data(
     }
 }
 
-/// Returns a completed v3 response to the header at `buf` and retires the
-/// request (sg's `sg_new_read`). A short `count` loses the response, as in
-/// sg.
+/// Returns the claimed v3 response of `req` to the header at `buf` and
+/// retires the request (sg's `sg_new_read`). A short `count` loses the
+/// response, as in sg. `inner` guards the lock of `file`, `req`'s file.
 pub(crate) fn new_read(
     file: &OpenFile,
+    mut inner: InnerGuard<'_>,
     req: Arc<Request>,
-    taken: Taken,
     buf: usize,
     count: usize,
 ) -> Result<usize> {
     if count < hdr_size() {
+        let taken = req.take(&mut inner);
+        drop(inner);
         let _ = req.finish_in(file, taken.io);
         return Err(EINVAL);
     }
-    respond(file, req, taken, buf).map(|()| count)
+    respond(file, inner, req, buf).map(|()| count)
 }
 
-/// Writes a taken response to the v3 header at `buf` and retires the
-/// request, for `read()`, `SG_IO` and `RSG_IOGET`; a failed write is
-/// reported before a failed retirement. The caller holds `file`, the
-/// request's file.
-pub(crate) fn respond(file: &OpenFile, req: Arc<Request>, taken: Taken, buf: usize) -> Result {
-    let ret = fill_response(&req, &taken.response).and_then(|hdr| write_sg_io_hdr(&hdr, buf));
-    ret.and(req.finish_in(file, taken.io))
+/// Writes the claimed response of `req` to the v3 header at `buf` and
+/// retires the request, for `read()`, `SG_IO` and `RSG_IOGET`; a failed
+/// write is reported before a failed retirement. The response and the data
+/// side come out under `inner`, the guard of the lock of `file` (`req`'s
+/// file), which is released before any user memory is touched.
+#[inline(always)]
+pub(crate) fn respond(
+    file: &OpenFile,
+    mut inner: InnerGuard<'_>,
+    req: Arc<Request>,
+    buf: usize,
+) -> Result {
+    let taken = req.take(&mut inner);
+    let mut hdr = outputs(&req, &taken.response);
+    if sense_goes_out(&hdr, &taken.response) {
+        drop(inner);
+        let ret = write_sense(&req, &mut hdr).and_then(|()| write_sg_io_hdr(&flag_check(hdr), buf));
+        return ret.and(req.finish_in(file, taken.io));
+    }
+    // Without sense data nothing more is read from the request, so it
+    // leaves its list under the lock already held.
+    let unlisted = file.unlist(&mut inner, req);
+    drop(inner);
+    unlisted.done();
+    let ret = write_sg_io_hdr(&flag_check(hdr), buf);
+    ret.and(taken.io.map_or(Ok(()), |io| io.finish(file)))
 }
 
 /// Takes a completed request's response and retires the request, for
@@ -482,17 +503,24 @@ pub(crate) fn take_response(req: Arc<Request>) -> (Result<sg_io_hdr>, Result) {
 fn fill_response(req: &Request, resp: &Response) -> Result<sg_io_hdr> {
     let mut hdr = outputs(req, resp);
     if sense_goes_out(&hdr, resp) {
-        // Sense data is rare: it is fetched only when it goes out.
-        let sense = req.sense(&req.file.inner.lock());
-        let max = SENSE_BUFFERSIZE.min(usize::from(hdr.mx_sb_len));
-        let len = (8 + usize::from(sense[7])).min(max);
-        UserSlice::new(hdr.sbp, len)
-            .writer()
-            .write_slice(&sense[..len])?;
-        hdr.driver_status = DRIVER_SENSE;
-        hdr.sb_len_wr = len as u8;
+        write_sense(req, &mut hdr)?;
     }
     Ok(flag_check(hdr))
+}
+
+/// Writes the sense data of `req` to the sense buffer `hdr` names, and
+/// records it there, as sg does when the response carries any.
+fn write_sense(req: &Request, hdr: &mut sg_io_hdr) -> Result {
+    // Sense data is rare: it is fetched only when it goes out.
+    let sense = req.sense(&req.file.inner.lock());
+    let max = SENSE_BUFFERSIZE.min(usize::from(hdr.mx_sb_len));
+    let len = (8 + usize::from(sense[7])).min(max);
+    UserSlice::new(hdr.sbp, len)
+        .writer()
+        .write_slice(&sense[..len])?;
+    hdr.driver_status = DRIVER_SENSE;
+    hdr.sb_len_wr = len as u8;
+    Ok(())
 }
 
 /// The header of `req` with `resp`'s outputs, before any sense data.
@@ -542,20 +570,7 @@ pub(crate) fn sg_io(ofile: ArcBorrow<'_, OpenFile>, file: &File, arg: usize) -> 
         }
     }
     if req.take_if_ready(&mut inner) {
-        let taken = req.take(&mut inner);
-        if sense_goes_out(&req.hdr, &taken.response) {
-            drop(inner);
-            return respond(&ofile, req, taken, arg);
-        }
-        // Without sense data nothing more is read from the request, so it
-        // leaves the list under the lock the wait ends with; it is retired
-        // as `respond` retires it, the header going out first.
-        let hdr = flag_check(outputs(&req, &taken.response));
-        let unlisted = ofile.unlist(&mut inner, req);
-        drop(inner);
-        unlisted.done();
-        let ret = write_sg_io_hdr(&hdr, arg);
-        return ret.and(taken.io.map_or(Ok(()), |io| io.finish(&ofile)));
+        return respond(&ofile, inner, req, arg);
     }
     req.set_orphan(&mut inner);
     Err(ERESTARTSYS)
