@@ -310,3 +310,12 @@ pub(crate) fn write_sg_io_hdr(hdr: &crate::uapi::sg_io_hdr, arg: usize) -> Resul
     // the kernel's accessor.
     to_result(unsafe { shim::put_sg_io_hdr(hdr, arg as *mut _) })
 }
+
+/// Writes the output fields of a v3 header (`status` to `info`, after all
+/// inputs) to the header at `arg`, whose inputs are left as they are; a
+/// 32-bit caller's is written whole.
+pub(crate) fn write_sg_io_outputs(hdr: &crate::uapi::sg_io_hdr, arg: usize) -> Result {
+    // SAFETY: `hdr` is a valid source of the C layout; `arg` is checked by
+    // the kernel's accessor.
+    to_result(unsafe { shim::rsg_put_sg_io_hdr_outputs(hdr, arg as *mut _) })
+}

@@ -76,6 +76,26 @@ impl WaitQueue {
         };
     }
 
+    /// [`WaitQueue::notify_all`], skipped when nobody is queued, for a
+    /// caller that changed the awaited condition under a lock that every
+    /// waiter takes after queueing itself and before checking it: an empty
+    /// queue seen under that lock holds nobody who could miss the change.
+    /// Sparing the wake-up's own lock matters on the completion path.
+    #[inline(always)]
+    pub(crate) fn notify_all_if_queued(&self) {
+        let raw = self.raw();
+        // SAFETY: The queue is initialised (type invariant); `head.next` is a
+        // pointer-sized word, read once as `list_empty()` reads it
+        // (`READ_ONCE()`), and its list head never moves.
+        let empty = unsafe {
+            let head = core::ptr::addr_of_mut!((*raw).head);
+            core::ptr::read_volatile(core::ptr::addr_of!((*head).next)) == head
+        };
+        if !empty {
+            self.notify_all();
+        }
+    }
+
     /// Releases `guard`, sleeps until woken or signalled, and retakes `lock`.
     /// Returns the new guard and whether a signal is pending.
     ///

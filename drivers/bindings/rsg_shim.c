@@ -38,6 +38,23 @@ static_assert(SCSI_SENSE_BUFFERSIZE == RSG_SENSE_BUFFERSIZE);
 static_assert(sizeof_field(struct scsi_cmnd, cmnd) == RSG_MAX_CDB);
 static_assert(sizeof(struct sg_io_hdr) == 88);
 
+/*
+ * Writes the output fields of a v3 header (status to info), which follow
+ * every input field, to the header at argp: for SG_IO, whose header there
+ * still holds the inputs it was read from. A 32-bit caller's is written
+ * whole, converted.
+ */
+int rsg_put_sg_io_hdr_outputs(const struct sg_io_hdr *hdr, void __user *argp)
+{
+	const size_t from = offsetof(struct sg_io_hdr, status);
+
+	if (in_compat_syscall())
+		return put_sg_io_hdr(hdr, argp);
+	if (copy_to_user(argp + from, (const void *)hdr + from, sizeof(*hdr) - from))
+		return -EFAULT;
+	return 0;
+}
+
 void rsg_cdev_set_ops(struct cdev *cdev, const void *fops, struct module *owner)
 {
 	cdev->ops = fops;

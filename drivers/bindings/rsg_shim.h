@@ -40,6 +40,7 @@ struct request *scsi_alloc_request(struct request_queue *q, unsigned int opf,
 				   unsigned int flags);
 int get_sg_io_hdr(struct sg_io_hdr *hdr, const void *argp);
 int put_sg_io_hdr(const struct sg_io_hdr *hdr, void *argp);
+int rsg_put_sg_io_hdr_outputs(const struct sg_io_hdr *hdr, void *argp);
 bool scsi_cmd_allowed(unsigned char *cmd, bool open_for_write);
 
 void rsg_cdev_set_ops(struct cdev *cdev, const void *fops, struct module *owner);

@@ -100,13 +100,13 @@ impl Buffer {
 
     /// Makes a kept buffer ready for a transfer of `size` bytes, cleared as
     /// [`Buffer::build`] would have cleared a new one, so that the caller
-    /// sees what a new one shows; `None` when it is too small (the caller
+    /// sees what a new one shows; `false` when it is too small (the caller
     /// builds a new one).
-    pub(crate) fn ready(mut self, size: usize, clear: Clear) -> Option<Self> {
+    pub(crate) fn ready(&mut self, size: usize, clear: Clear) -> bool {
         let len = size.max(1).next_multiple_of(SECTOR_SIZE);
         let capacity = self.capacity();
         if len > capacity {
-            return None;
+            return false;
         }
         let zero = match clear {
             Clear::Nothing => 0,
@@ -115,7 +115,7 @@ impl Buffer {
         };
         self.runs.clear(0, zero.div_ceil(PAGE_SIZE));
         self.len = len;
-        Some(self)
+        true
     }
 
     /// Bytes in each page run.
@@ -164,7 +164,7 @@ impl Buffer {
 /// The first `n` slots hold a buffer and the others none; `bytes` is the
 /// capacity of those `n`.
 pub(crate) struct KeptBuffers {
-    slots: KVec<Option<Buffer>>,
+    slots: KVec<Option<KBox<Buffer>>>,
     n: usize,
     bytes: usize,
 }
@@ -182,7 +182,7 @@ impl KeptBuffers {
     /// Takes a kept buffer that holds `size` bytes, the most recently kept
     /// first, if any. The caller makes it ready with [`Buffer::ready`],
     /// unlocked.
-    pub(crate) fn take(&mut self, size: usize) -> Option<Buffer> {
+    pub(crate) fn take(&mut self, size: usize) -> Option<KBox<Buffer>> {
         let run_bytes = top_order().bytes();
         let slots = self.slots.as_mut_slice().get_mut(..self.n)?;
         let i = slots.iter().rposition(|b| {
@@ -201,7 +201,7 @@ impl KeptBuffers {
     /// Keeps `buf` if it has the runs a new buffer would have and fits
     /// within `limit` bytes with those kept; otherwise hands it back, to be
     /// freed once the caller's lock is released.
-    pub(crate) fn put(&mut self, buf: Buffer, limit: usize) -> Option<Buffer> {
+    pub(crate) fn put(&mut self, buf: KBox<Buffer>, limit: usize) -> Option<KBox<Buffer>> {
         let cap = buf.capacity();
         if cap == 0 || buf.run_bytes() != top_order().bytes() || self.bytes + cap > limit {
             return Some(buf);
@@ -219,7 +219,7 @@ impl KeptBuffers {
     }
 
     /// Empties the list, for the caller to free unlocked.
-    pub(crate) fn take_all(&mut self) -> KVec<Option<Buffer>> {
+    pub(crate) fn take_all(&mut self) -> KVec<Option<KBox<Buffer>>> {
         self.n = 0;
         self.bytes = 0;
         core::mem::take(&mut self.slots)

@@ -81,20 +81,21 @@ impl FileInner {
     /// `sg_get_rq_mark`).
     pub(crate) fn take_readable(&mut self, pack_id: i32) -> (Option<Arc<Request>>, bool) {
         let mut busy = false;
-        let mut found = None;
-        for req in self.requests.iter() {
-            if req.sg_io_owned(self) || (pack_id != -1 && req.hdr.pack_id != pack_id) {
-                continue;
-            }
-            match req.stage(self) {
-                Stage::Active => busy = true,
-                Stage::Ready => {
-                    found = Some(req.clone());
-                    break;
+        let found = self
+            .requests
+            .iter()
+            .find(|req| {
+                if req.sg_io_owned(self) || (pack_id != -1 && req.hdr.pack_id != pack_id) {
+                    return false;
                 }
-                Stage::Taken => {}
-            }
-        }
+                match req.stage(self) {
+                    Stage::Active => busy = true,
+                    Stage::Ready => return true,
+                    Stage::Taken => {}
+                }
+                false
+            })
+            .cloned();
         if let Some(req) = &found {
             req.take_if_ready(self);
         }
@@ -181,7 +182,7 @@ pub(crate) enum Claimed {
     /// The file's reserve buffer.
     Reserve(ReserveClaim),
     /// A buffer the file kept, ready for the request.
-    Kept(Buffer),
+    Kept(KBox<Buffer>),
     /// Neither: the request builds its own.
     None,
 }
@@ -354,15 +355,22 @@ impl OpenFile {
             st.kept.take(len)
         };
         // Clearing can take a while: not under the lock.
-        Ok(kept
-            .and_then(|buf| buf.ready(len, clear))
-            .map_or(Claimed::None, Claimed::Kept))
+        Ok(match kept {
+            Some(mut buf) => {
+                if buf.ready(len, clear) {
+                    Claimed::Kept(buf)
+                } else {
+                    Claimed::None
+                }
+            }
+            None => Claimed::None,
+        })
     }
 
     /// Keeps a retired request's own buffer for the next requests, if the
     /// file keeps less than the `kept_buffer_kb` parameter. After the last
     /// close they go with the file, once its last request has.
-    pub(crate) fn keep(&self, buf: Buffer) {
+    pub(crate) fn keep(&self, buf: KBox<Buffer>) {
         let limit = crate::abstractions::module::kept_buffer_bytes();
         let unkept = self.state.lock().kept.put(buf, limit);
         // Freed unlocked.

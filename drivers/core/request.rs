@@ -90,10 +90,13 @@ impl Response {
 
 /// Which buffer a request's data moves through.
 pub(crate) enum DataBuffer {
-    /// No data, or direct I/O.
+    /// No data, or a registered io_uring buffer.
     None,
-    /// Its own pages.
-    Own(Buffer),
+    /// The caller's own pages (direct I/O), counted while pinned.
+    Direct { _pinned: Pinned },
+    /// Its own pages, boxed: a request's data side is moved whole on its
+    /// way through, so it is kept small.
+    Own(KBox<Buffer>),
     /// The file's reserve buffer, claimed until the request is done with it.
     Reserve(ReserveClaim),
 }
@@ -102,7 +105,7 @@ impl DataBuffer {
     /// The kernel buffer, if the data bounces through one.
     fn buffer(&self) -> Option<&Buffer> {
         match self {
-            Self::None => None,
+            Self::None | Self::Direct { .. } => None,
             Self::Own(buf) => Some(buf),
             Self::Reserve(claim) => Some(claim.buffer()),
         }
@@ -118,7 +121,7 @@ pub(crate) fn pinned_pages() -> usize {
 }
 
 /// Accounts for the pages of one direct I/O mapping while it exists.
-struct Pinned(usize);
+pub(crate) struct Pinned(usize);
 
 impl Drop for Pinned {
     fn drop(&mut self) {
@@ -129,12 +132,11 @@ impl Drop for Pinned {
 /// The data side of a request, undone in process context when it retires.
 pub(crate) struct RequestIo {
     mapping: Option<UserMapping>,
+    /// Declared after `mapping`: direct I/O's count drops once its pages
+    /// are unpinned.
     pub(crate) buffer: DataBuffer,
-    /// Bytes and page runs of the buffer the data uses, for reporting.
+    /// Bytes of the buffer the data uses, for reporting.
     pub(crate) len: usize,
-    pub(crate) runs: usize,
-    /// Declared after `mapping`, so the count drops once pages are unpinned.
-    pinned: Option<Pinned>,
 }
 
 impl RequestIo {
@@ -144,8 +146,6 @@ impl RequestIo {
             mapping: None,
             buffer: DataBuffer::None,
             len: 0,
-            runs: 0,
-            pinned: None,
         }
     }
 
@@ -155,22 +155,19 @@ impl RequestIo {
         PINNED_PAGES.fetch_add(pages, Ordering::Relaxed);
         Self {
             mapping: Some(mapping),
-            buffer: DataBuffer::None,
+            buffer: DataBuffer::Direct {
+                _pinned: Pinned(pages),
+            },
             len: 0,
-            runs: 0,
-            pinned: Some(Pinned(pages)),
         }
     }
 
-    /// Data moves through `len` bytes of the claimed reserve buffer, held
-    /// in its first runs.
+    /// Data moves through `len` bytes of the claimed reserve buffer.
     pub(crate) fn reserve(mapping: UserMapping, claim: ReserveClaim, len: usize) -> Self {
         Self {
             mapping: Some(mapping),
-            runs: claim.buffer().runs_for(len),
             buffer: DataBuffer::Reserve(claim),
             len,
-            pinned: None,
         }
     }
 
@@ -181,25 +178,26 @@ impl RequestIo {
             mapping: Some(mapping),
             buffer: DataBuffer::None,
             len: 0,
-            runs: 0,
-            pinned: None,
         }
     }
 
     /// Data moves through the request's own buffer.
-    pub(crate) fn own(mapping: UserMapping, buf: Buffer) -> Self {
+    pub(crate) fn own(mapping: UserMapping, buf: KBox<Buffer>) -> Self {
         Self {
             mapping: Some(mapping),
             len: buf.len(),
-            runs: buf.runs_for(buf.len()),
             buffer: DataBuffer::Own(buf),
-            pinned: None,
         }
     }
 
     /// Whether the caller's pages are mapped directly.
     pub(crate) fn is_direct(&self) -> bool {
-        self.pinned.is_some()
+        matches!(self.buffer, DataBuffer::Direct { .. })
+    }
+
+    /// Page runs of the buffer the data uses, for reporting.
+    pub(crate) fn runs(&self) -> usize {
+        self.buffer.buffer().map_or(0, |buf| buf.runs_for(self.len))
     }
 
     /// Whether anything is mapped or held: all but [`RequestIo::none`].
@@ -437,7 +435,11 @@ impl Request {
 
     /// Page runs the request's data uses.
     pub(crate) fn buffer_runs(&self, inner: &FileInner) -> usize {
-        self.state.access(inner).io.as_ref().map_or(0, |io| io.runs)
+        self.state
+            .access(inner)
+            .io
+            .as_ref()
+            .map_or(0, RequestIo::runs)
     }
 
     /// Milliseconds since submission (while active).
@@ -566,7 +568,7 @@ impl Request {
                 if let Some(queued) = queued {
                     inner.queues.push_done(queued);
                 }
-                req.file.read_wait.notify_all();
+                req.file.read_wait.notify_all_if_queued();
                 req.file.fasync.kill(kernel::bindings::POLL_IN);
                 false
             }
@@ -655,7 +657,7 @@ impl Completion for Request {
             }
             if deliver {
                 st.stage = Stage::Ready;
-                req.file.read_wait.notify_all();
+                req.file.read_wait.notify_all_if_queued();
                 req.file.fasync.kill(kernel::bindings::POLL_IN);
             }
             deliver

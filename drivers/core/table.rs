@@ -35,7 +35,8 @@ impl RequestTable {
     /// Lists `req` as the newest; the caller held room for it, so a full
     /// table is a caller's bug and drops `req`.
     pub(crate) fn push(&mut self, req: Arc<Request>) {
-        if let Some(free) = self.reqs.get_mut(self.len) {
+        // Matching the free slot as empty spares dropping what it held.
+        if let Some(free @ None) = self.reqs.get_mut(self.len) {
             *free = Some(req);
             self.len += 1;
         }

@@ -4,7 +4,7 @@
 //! requests and reap their completions in any order, singly or in batches,
 //! and cancel one by its tag.
 
-use super::v3::{respond, write_hdr};
+use super::v3::{respond, write_hdr, HeaderOut};
 use crate::abstractions::file::File;
 use crate::abstractions::time;
 use crate::core::file::OpenFile;
@@ -42,7 +42,7 @@ fn get_one(ofile: &OpenFile, addr: usize) -> Result<bool> {
     let Some(req) = inner.queues.pop_done() else {
         return Ok(false);
     };
-    respond(ofile, inner, req, addr).map(|()| true)
+    respond(ofile, inner, req, addr, HeaderOut::Whole).map(|()| true)
 }
 
 /// Waits until a completion is ready: `EAGAIN` on timeout, `ERESTARTSYS`

@@ -8,7 +8,9 @@ use super::errno::{emsgsize, enosys};
 use crate::abstractions::block::{Completion, Direction, ScsiRequest, MAX_CDB, SENSE_BUFFERSIZE};
 use crate::abstractions::file::File;
 use crate::abstractions::pages::PAGE_SIZE;
-use crate::abstractions::scsi::{cmd_allowed, read_sg_io_hdr, write_sg_io_hdr};
+use crate::abstractions::scsi::{
+    cmd_allowed, read_sg_io_hdr, write_sg_io_hdr, write_sg_io_outputs,
+};
 use crate::abstractions::uring::FixedBuffer;
 use crate::abstractions::{module, task, time};
 use crate::core::buffer::{Buffer, Clear};
@@ -370,8 +372,8 @@ fn can_direct_io(ofile: &OpenFile, hdr: &sg_io_hdr) -> bool {
         return false;
     };
     let pages = end.div_ceil(PAGE_SIZE) - hdr.dxferp / PAGE_SIZE;
-    module::allow_dio()
-        && hdr.flags & SG_FLAG_DIRECT_IO != 0
+    hdr.flags & SG_FLAG_DIRECT_IO != 0
+        && module::allow_dio()
         && hdr.dxfer_direction != SG_DXFER_UNKNOWN
         && hdr.iovec_count == 0
         && ofile
@@ -432,7 +434,10 @@ fn map_data(
         Claimed::None => {
             // A v2 response reads its own buffer's pages whole, so the
             // block layer maps those; the rest go in the buffer's kept bio.
-            let buf = Buffer::build(len, ofile.sg_tablesize as usize, clear)?;
+            let buf = KBox::new(
+                Buffer::build(len, ofile.sg_tablesize as usize, clear)?,
+                GFP_KERNEL,
+            )?;
             let mapping = map(rq, &buf, clear != Clear::All)?;
             Ok(RequestIo::own(mapping, buf))
         }
@@ -449,32 +454,51 @@ pub(crate) fn new_read(
     buf: usize,
     count: usize,
 ) -> Result<usize> {
-    if count < hdr_size() {
+    // The native header is the larger: only a shorter count asks which.
+    if count < core::mem::size_of::<sg_io_hdr>() && count < hdr_size() {
         let taken = req.take(&mut inner);
         drop(inner);
         let _ = req.finish_in(file, taken.io);
         return Err(EINVAL);
     }
-    respond(file, inner, req, buf).map(|()| count)
+    respond(file, inner, req, buf, HeaderOut::Whole).map(|()| count)
 }
 
-/// Writes the claimed response of `req` to the v3 header at `buf` and
-/// retires the request, for `read()`, `SG_IO` and `RSG_IOGET`; a failed
-/// write is reported before a failed retirement. The response and the data
-/// side come out under `inner`, the guard of the lock of `file` (`req`'s
-/// file), which is released before any user memory is touched.
+/// Which fields of the header a response is written to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HeaderOut {
+    /// All: the header is one the reader chose (`read()`, `RSG_IOGET`).
+    Whole,
+    /// The outputs: the header is the one the request was read from
+    /// (`SG_IO`), which holds its inputs already. A quarter of the bytes.
+    Outputs,
+}
+
+/// Writes the claimed response of `req` to the v3 header at `buf`, as `out`
+/// says, and retires the request, for `read()`, `SG_IO` and `RSG_IOGET`; a
+/// failed write is reported before a failed retirement. The response and
+/// the data side come out under `inner`, the guard of the lock of `file`
+/// (`req`'s file), which is released before any user memory is touched.
 #[inline(always)]
 pub(crate) fn respond(
     file: &OpenFile,
     mut inner: InnerGuard<'_>,
     req: Arc<Request>,
     buf: usize,
+    out: HeaderOut,
 ) -> Result {
+    let write = |hdr: &mut sg_io_hdr| {
+        flag_check(hdr);
+        match out {
+            HeaderOut::Whole => write_sg_io_hdr(hdr, buf),
+            HeaderOut::Outputs => write_sg_io_outputs(hdr, buf),
+        }
+    };
     let taken = req.take(&mut inner);
     let mut hdr = outputs(&req, &taken.response);
     if sense_goes_out(&hdr, &taken.response) {
         drop(inner);
-        let ret = write_sense(&req, &mut hdr).and_then(|()| write_sg_io_hdr(&flag_check(hdr), buf));
+        let ret = write_sense(&req, &mut hdr).and_then(|()| write(&mut hdr));
         return ret.and(req.finish_in(file, taken.io));
     }
     // Without sense data nothing more is read from the request, so it
@@ -482,7 +506,7 @@ pub(crate) fn respond(
     let unlisted = file.unlist(&mut inner, req);
     drop(inner);
     unlisted.done();
-    let ret = write_sg_io_hdr(&flag_check(hdr), buf);
+    let ret = write(&mut hdr);
     ret.and(taken.io.map_or(Ok(()), |io| io.finish(file)))
 }
 
@@ -505,7 +529,8 @@ fn fill_response(req: &Request, resp: &Response) -> Result<sg_io_hdr> {
     if sense_goes_out(&hdr, resp) {
         write_sense(req, &mut hdr)?;
     }
-    Ok(flag_check(hdr))
+    flag_check(&mut hdr);
+    Ok(hdr)
 }
 
 /// Writes the sense data of `req` to the sense buffer `hdr` names, and
@@ -546,13 +571,13 @@ fn sense_goes_out(hdr: &sg_io_hdr, resp: &Response) -> bool {
         && (resp.masked_status & CHECK_CONDITION_MASKED != 0 || resp.has_sense())
 }
 
-/// `hdr` with `SG_INFO_CHECK` set when any status is not good.
+/// Sets `SG_INFO_CHECK` in `hdr` when any status is not good; in place,
+/// since the header is large to move.
 #[inline(always)]
-fn flag_check(mut hdr: sg_io_hdr) -> sg_io_hdr {
+fn flag_check(hdr: &mut sg_io_hdr) {
     if hdr.masked_status != 0 || hdr.host_status != 0 || hdr.driver_status != 0 {
         hdr.info |= SG_INFO_CHECK;
     }
-    hdr
 }
 
 /// `SG_IO`: submit, wait, respond. An interrupted wait leaves the request
@@ -570,7 +595,7 @@ pub(crate) fn sg_io(ofile: ArcBorrow<'_, OpenFile>, file: &File, arg: usize) -> 
         }
     }
     if req.take_if_ready(&mut inner) {
-        return respond(&ofile, inner, req, arg);
+        return respond(&ofile, inner, req, arg, HeaderOut::Outputs);
     }
     req.set_orphan(&mut inner);
     Err(ERESTARTSYS)
