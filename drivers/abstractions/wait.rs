@@ -77,10 +77,12 @@ impl WaitQueue {
     }
 
     /// [`WaitQueue::notify_all`], skipped when nobody is queued, for a
-    /// caller that changed the awaited condition under a lock that every
-    /// waiter takes after queueing itself and before checking it: an empty
-    /// queue seen under that lock holds nobody who could miss the change.
-    /// Sparing the wake-up's own lock matters on the completion path.
+    /// caller that changed the awaited condition under a lock which every
+    /// waiter holds from checking the condition to queueing itself (a
+    /// sleeper), or takes after queueing itself and before checking (a
+    /// poller): an empty queue seen under that lock holds nobody who could
+    /// miss the change. Sparing the wake-up's own lock matters on the
+    /// completion path.
     #[inline(always)]
     pub(crate) fn notify_all_if_queued(&self) {
         let raw = self.raw();

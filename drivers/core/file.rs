@@ -440,17 +440,30 @@ impl OpenFile {
     /// Lists `req` in the room `slot` held.
     pub(crate) fn insert(&self, mut slot: Slot<'_>, req: Arc<Request>) {
         let mut inner = self.inner.lock();
+        self.list(&mut inner, &mut slot, req);
+        // `slot` is dropped after the lock is released.
+    }
+
+    /// Lists `req` in the room `slot` held, under the file's lock, which
+    /// the caller holds; `slot` is left empty, to be dropped unlocked.
+    #[inline(always)]
+    pub(crate) fn list(&self, inner: &mut FileInner, slot: &mut Slot<'_>, req: Arc<Request>) {
         slot.held = false;
         match slot.kind {
             Kind::Sg => {
                 inner.pending -= 1;
                 inner.requests.push(req);
             }
-            kind => {
-                let index = inner.queues_of(kind).activate(req.clone());
-                req.set_slot(&mut inner, index);
-            }
+            kind => Self::activate(inner, kind, req),
         }
+    }
+
+    /// Lists `req` among the active requests of the queue interface or of
+    /// io_uring, as `kind` says.
+    #[inline(never)]
+    fn activate(inner: &mut FileInner, kind: Kind, req: Arc<Request>) {
+        let index = inner.queues_of(kind).activate(req.clone());
+        req.set_slot(inner, index);
     }
 
     /// Whether no request is listed, being built or running.

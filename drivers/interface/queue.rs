@@ -33,7 +33,7 @@ fn queue_one(ofile: ArcBorrow<'_, OpenFile>, file: &File, addr: usize) -> Result
         return Err(ENODEV);
     }
     let slot = ofile.reserve_queued()?;
-    write_hdr(ofile, file, slot, addr, !file.is_rdwr())
+    write_hdr::<()>(ofile, file, slot, addr, !file.is_rdwr())
 }
 
 /// Writes the oldest completion to the header at `addr`.

@@ -84,7 +84,7 @@ pub(crate) fn write(
         .read_slice(&mut hdr)?;
     let reply_len = i32::from_ne_bytes([hdr[4], hdr[5], hdr[6], hdr[7]]);
     if reply_len < 0 {
-        return v3::new_write::<()>(ofile, file, buf, count, false).map(|()| count);
+        return v3::new_write(ofile, file, buf, count, false).map(|()| count);
     }
     v2::write(ofile, buf, count, &hdr)
 }

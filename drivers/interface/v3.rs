@@ -37,27 +37,35 @@ pub(crate) fn hdr_size() -> usize {
 }
 
 /// What a submitter keeps of the request it starts.
-pub(crate) trait Keep: Sized {
+pub(crate) trait Keep {
     /// Only `SG_IO` may return the response.
     const SG_IO_OWNED: bool;
 
-    /// Lists `built` in the room `slot` holds on `ofile`, and starts it.
-    fn start(built: Built, ofile: &OpenFile, slot: Slot<'_>) -> Self;
+    /// What [`Keep::start`] hands back, which may keep the room `slot`
+    /// holds.
+    type Started<'a>;
+
+    /// Starts `built` in the room `slot` holds on `ofile`, listing it as
+    /// the submitter needs.
+    fn start<'a>(built: Built, ofile: &OpenFile, slot: Slot<'a>) -> Self::Started<'a>;
 }
 
-/// `SG_IO` keeps a reference, to wait on the request.
-impl Keep for Arc<Request> {
+/// `SG_IO` keeps a reference, to wait on the request, and the room its slot
+/// holds: it lists the request under the lock its wait takes first, which
+/// saves a lock a command. Listing it once started is safe: no reader but
+/// `SG_IO` takes the response, so none can miss its wake-up, and the held
+/// slot counts it meanwhile.
+pub(crate) struct SgIo;
+
+impl Keep for SgIo {
     const SG_IO_OWNED: bool = true;
+    type Started<'a> = (Arc<Request>, Slot<'a>);
 
     #[inline(always)]
-    fn start(built: Built, ofile: &OpenFile, slot: Slot<'_>) -> Self {
+    fn start<'a>(built: Built, _ofile: &OpenFile, slot: Slot<'a>) -> (Arc<Request>, Slot<'a>) {
         let kept = built.req.clone();
         built.start::<Request>(|req| req);
-        // Listed once started, which shortens the round trip: no reader
-        // but this one takes the response, so none can miss its wake-up,
-        // and the held slot counts it meanwhile.
-        ofile.insert(slot, kept.clone());
-        kept
+        (kept, slot)
     }
 }
 
@@ -65,6 +73,7 @@ impl Keep for Arc<Request> {
 /// its completion hold it, so no reference is taken only to be dropped.
 impl Keep for () {
     const SG_IO_OWNED: bool = false;
+    type Started<'a> = ();
 
     #[inline(always)]
     fn start(built: Built, ofile: &OpenFile, slot: Slot<'_>) {
@@ -74,19 +83,19 @@ impl Keep for () {
     }
 }
 
-/// Queues the request whose v3 header is at `buf` (`write()` or `SG_IO`).
-pub(crate) fn new_write<K: Keep>(
+/// Queues the `write()` request whose v3 header is at `buf`.
+pub(crate) fn new_write(
     ofile: ArcBorrow<'_, OpenFile>,
     file: &File,
     buf: usize,
     count: usize,
     read_only: bool,
-) -> Result<K> {
+) -> Result {
     if count < core::mem::size_of::<sg_io_hdr>() {
         return Err(EINVAL);
     }
     let slot = ofile.reserve_slot(true)?;
-    write_hdr(ofile, file, slot, buf, read_only)
+    write_hdr::<()>(ofile, file, slot, buf, read_only)
 }
 
 /// Queues a `write()` request whose v3 header, from a buffer of at least
@@ -97,32 +106,32 @@ pub(crate) fn new_write_hdr(
     hdr: &sg_io_hdr,
 ) -> Result {
     let slot = ofile.reserve_slot(true)?;
-    submit(ofile, file, slot, hdr, false)
+    submit::<()>(ofile, file, slot, hdr, false)
 }
 
 /// Checks the v3 header at `buf` and starts its request in the room `slot`
 /// holds, for `write()`, `SG_IO` and the queue interface alike.
-pub(crate) fn write_hdr<K: Keep>(
+pub(crate) fn write_hdr<'a, K: Keep>(
     ofile: ArcBorrow<'_, OpenFile>,
     file: &File,
-    slot: Slot<'_>,
+    slot: Slot<'a>,
     buf: usize,
     read_only: bool,
-) -> Result<K> {
+) -> Result<K::Started<'a>> {
     let hdr = read_sg_io_hdr(buf)?;
-    submit(ofile, file, slot, &hdr, read_only)
+    submit::<K>(ofile, file, slot, &hdr, read_only)
 }
 
 /// Checks a v3 header read from user memory and starts its request in the
 /// room `slot` holds.
 #[inline(always)]
-fn submit<K: Keep>(
+fn submit<'a, K: Keep>(
     ofile: ArcBorrow<'_, OpenFile>,
     file: &File,
-    slot: Slot<'_>,
+    slot: Slot<'a>,
     hdr: &sg_io_hdr,
     read_only: bool,
-) -> Result<K> {
+) -> Result<K::Started<'a>> {
     let start_ms = time::now_ms();
     if hdr.interface_id != i32::from(b'S') {
         return Err(enosys());
@@ -141,7 +150,7 @@ fn submit<K: Keep>(
     }
     let timeout = time::ms_to_jiffies(hdr.timeout).min(i32::MAX as u64) as u32;
     let cdb = Cdb::read(&ofile, file, hdr.cmdp, hdr.cmd_len, read_only)?;
-    common_write(ofile, slot, hdr, &cdb, timeout, start_ms)
+    common_write::<K>(ofile, slot, hdr, &cdb, timeout, start_ms)
 }
 
 /// A command descriptor block copied from user memory.
@@ -239,14 +248,14 @@ pub(crate) fn device_ready(ofile: &OpenFile) -> Result {
 /// Builds and starts a request from a checked header and CDB, for both
 /// protocols (sg's `sg_common_write` and `sg_start_req`).
 #[inline(always)]
-pub(crate) fn common_write<K: Keep>(
+pub(crate) fn common_write<'a, K: Keep>(
     ofile: ArcBorrow<'_, OpenFile>,
-    mut slot: Slot<'_>,
+    mut slot: Slot<'a>,
     hdr: &sg_io_hdr,
     cdb: &Cdb,
     timeout: u32,
     start_ms: u32,
-) -> Result<K> {
+) -> Result<K::Started<'a>> {
     let built = build(
         ofile,
         &mut slot,
@@ -584,9 +593,10 @@ fn flag_check(hdr: &mut sg_io_hdr) {
 /// behind as an orphan.
 pub(crate) fn sg_io(ofile: ArcBorrow<'_, OpenFile>, file: &File, arg: usize) -> Result {
     device_ready(&ofile)?;
-    let size = core::mem::size_of::<sg_io_hdr>();
-    let req: Arc<Request> = new_write(ofile, file, arg, size, !file.is_rdwr())?;
+    let slot = ofile.reserve_slot(true)?;
+    let (req, mut slot) = write_hdr::<SgIo>(ofile, file, slot, arg, !file.is_rdwr())?;
     let mut inner = ofile.inner.lock();
+    ofile.list(&mut inner, &mut slot, req.clone());
     while req.stage(&inner) == Stage::Active {
         let (guard, signalled) = ofile.read_wait.wait_interruptible(&ofile.inner, inner);
         inner = guard;
