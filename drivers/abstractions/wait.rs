@@ -86,9 +86,10 @@ impl WaitQueue {
     #[inline(always)]
     pub(crate) fn notify_all_if_queued(&self) {
         let raw = self.raw();
-        // SAFETY: The queue is initialised (type invariant); `head.next` is a
-        // pointer-sized word, read once as `list_empty()` reads it
-        // (`READ_ONCE()`), and its list head never moves.
+        // `head.next` changes only under the queue's lock; one volatile read,
+        // as `list_empty()`'s `READ_ONCE()`, sees an old or new value whole.
+        // SAFETY: `raw` is the initialised, unmoving queue (type invariant),
+        // so its field addresses are valid; `next` is compared, not followed.
         let empty = unsafe {
             let head = core::ptr::addr_of_mut!((*raw).head);
             core::ptr::read_volatile(core::ptr::addr_of!((*head).next)) == head

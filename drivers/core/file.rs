@@ -355,16 +355,9 @@ impl OpenFile {
             st.kept.take(len)
         };
         // Clearing can take a while: not under the lock.
-        Ok(match kept {
-            Some(mut buf) => {
-                if buf.ready(len, clear) {
-                    Claimed::Kept(buf)
-                } else {
-                    Claimed::None
-                }
-            }
-            None => Claimed::None,
-        })
+        Ok(kept
+            .and_then(|mut buf| buf.ready(len, clear).then_some(buf))
+            .map_or(Claimed::None, Claimed::Kept))
     }
 
     /// Keeps a retired request's own buffer for the next requests, if the

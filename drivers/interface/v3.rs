@@ -496,26 +496,25 @@ pub(crate) fn respond(
     buf: usize,
     out: HeaderOut,
 ) -> Result {
-    let write = |hdr: &mut sg_io_hdr| {
-        flag_check(hdr);
-        match out {
-            HeaderOut::Whole => write_sg_io_hdr(hdr, buf),
-            HeaderOut::Outputs => write_sg_io_outputs(hdr, buf),
-        }
+    let write = |hdr: &sg_io_hdr| match out {
+        HeaderOut::Whole => write_sg_io_hdr(hdr, buf),
+        HeaderOut::Outputs => write_sg_io_outputs(hdr, buf),
     };
     let taken = req.take(&mut inner);
-    let mut hdr = outputs(&req, &taken.response);
-    if sense_goes_out(&hdr, &taken.response) {
+    // `sbp` and `mx_sb_len` are inputs: the request's header has them.
+    if sense_goes_out(&req.hdr, &taken.response) {
         drop(inner);
-        let ret = write_sense(&req, &mut hdr).and_then(|()| write(&mut hdr));
+        let ret = fill_response(&req, &taken.response).and_then(|hdr| write(&hdr));
         return ret.and(req.finish_in(file, taken.io));
     }
+    let mut hdr = outputs(&req, &taken.response);
+    flag_check(&mut hdr);
     // Without sense data nothing more is read from the request, so it
     // leaves its list under the lock already held.
     let unlisted = file.unlist(&mut inner, req);
     drop(inner);
     unlisted.done();
-    let ret = write(&mut hdr);
+    let ret = write(&hdr);
     ret.and(taken.io.map_or(Ok(()), |io| io.finish(file)))
 }
 
